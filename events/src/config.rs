@@ -1,0 +1,75 @@
+//! Default names, addresses and limits from the contract (`shared/design.md`).
+//!
+//! Kept in one place so that the agent, the bridge, the TUI, the scripts and the
+//! tests cannot drift apart on a channel name or a port.
+
+/// Redis URL used when `REDIS_URL` is not set.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// Pub/sub channel every event is published on (`ORCH_CHANNEL`).
+pub const DEFAULT_CHANNEL: &str = "orchestrator_events";
+/// Capped stream every event is appended to, for replay (`ORCH_STREAM`).
+pub const DEFAULT_STREAM: &str = "orchestrator_events:log";
+/// Approximate cap of the replay stream (`ORCH_STREAM_MAXLEN`).
+pub const DEFAULT_STREAM_MAXLEN: u64 = 10_000;
+/// Agent HTTP address (`ORCH_AGENT_LISTEN`).
+pub const DEFAULT_AGENT_LISTEN: &str = "127.0.0.1:9001";
+/// Bridge HTTP and WebSocket address (`ORCH_BRIDGE_LISTEN`).
+pub const DEFAULT_BRIDGE_LISTEN: &str = "127.0.0.1:8000";
+/// Where the TUI connects by default (`ORCH_WS_URL`).
+pub const DEFAULT_WS_URL: &str = "ws://127.0.0.1:8000/ws/orchestrator";
+/// WebSocket path served by the bridge.
+pub const WS_PATH: &str = "orchestrator";
+/// Default agent name, the `agent` field of every event (`ORCH_AGENT_NAME`).
+pub const DEFAULT_AGENT_NAME: &str = "orchestrator";
+
+/// The key that holds the stream's epoch: a random id created beside the stream
+/// when absent. When Redis loses its data the epoch changes, which tells a
+/// resuming client that history was reset rather than silently incomplete.
+pub fn epoch_key(stream: &str) -> String {
+    format!("{stream}:epoch")
+}
+
+/// Removes the password from a Redis URL so it can be logged or shown in
+/// `/healthz`: `redis://user:secret@host` becomes `redis://user:***@host`.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let userinfo = &authority[..at];
+    let redacted = match userinfo.find(':') {
+        Some(colon) => format!("{}:***", &userinfo[..colon]),
+        None => "***".to_string(),
+    };
+    format!("{}{}@{}", &url[..scheme_end + 3], redacted, &rest[at + 1..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
+        assert_eq!(
+            redact_url("redis://user:s3cret@host:6379/0"),
+            "redis://user:***@host:6379/0"
+        );
+        assert_eq!(redact_url("rediss://:pw@host"), "rediss://:***@host");
+        assert_eq!(redact_url("redis://token@host"), "redis://***@host");
+        assert_eq!(redact_url("not a url"), "not a url");
+    }
+
+    #[test]
+    fn epoch_key_sits_beside_the_stream() {
+        assert_eq!(epoch_key(DEFAULT_STREAM), "orchestrator_events:log:epoch");
+    }
+}

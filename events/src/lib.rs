@@ -1,0 +1,30 @@
+//! The contract between the orchestrator agent, the bridge and the TUI.
+//!
+//! Everything that crosses a process boundary is defined here, once:
+//!
+//! - [`event`]: the event envelope and its kinds — the JSON on the Redis channel
+//!   and in every WebSocket frame. Parsing is tolerant: unknown types and fields
+//!   are kept, not dropped, so old consumers keep working and new ones can show
+//!   what they do not understand.
+//! - [`id`]: Redis stream ids, the key for ordering, replay and gap detection.
+//! - [`peek`]: a zero-copy look at just the envelope fields, for the bridge's hot path.
+//! - [`filter`]: the `types` / `agent` / `run_id` filter shared by bridge and TUI.
+//! - [`frame`]: frames the bridge itself sends (`bridge_hello`, `bridge_status`).
+//! - [`config`]: default names and ports, so every binary agrees.
+//! - `publish` (feature `redis`): the one server-side step that appends an event
+//!   to the stream and publishes it with its stream id.
+
+pub mod config;
+pub mod event;
+pub mod filter;
+pub mod frame;
+pub mod id;
+pub mod peek;
+#[cfg(feature = "redis")]
+pub mod publish;
+
+pub use event::{Event, EventKind, ParseError};
+pub use filter::Filter;
+pub use frame::{BridgeHello, BridgeStatus, StatusKind};
+pub use id::StreamId;
+pub use peek::Peek;

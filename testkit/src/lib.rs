@@ -1,0 +1,12 @@
+//! Test helpers shared by every crate's tests, benchmarks and the fault suite.
+//!
+//! - [`RedisServer`]: a private `redis-server` on a free port in a temp dir,
+//!   killed on drop. Tests never touch the shared Redis on 6379.
+//! - [`free_port`]: a port nobody listens on right now.
+//! - [`ChildGuard`]: a spawned process that is killed when the test ends, pass or fail.
+
+mod process;
+mod redis_server;
+
+pub use process::{ChildGuard, free_port, wait_for_port};
+pub use redis_server::{RedisServer, RedisServerError};

@@ -1,0 +1,212 @@
+//! A private `redis-server` for one test.
+//!
+//! Each test gets its own server on a free port, in its own temp dir, with
+//! persistence off, so tests run in parallel and never see each other's data or
+//! the shared Redis on 6379. The server can be SIGKILLed and restarted on the
+//! same port to test reconnection.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::process::{ChildGuard, free_port};
+
+/// Why a test Redis could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisServerError {
+    /// `redis-server` is not installed or could not be spawned.
+    #[error("cannot run redis-server (install it: apt-get install redis-server): {0}")]
+    Spawn(#[source] std::io::Error),
+    /// The temp dir or a port could not be had.
+    #[error("test setup failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// It started but never answered PING.
+    #[error("redis-server on port {0} did not answer PING within 10 s")]
+    NotReady(u16),
+}
+
+/// A running private `redis-server`; killed when dropped.
+#[derive(Debug)]
+pub struct RedisServer {
+    port: u16,
+    password: Option<String>,
+    dir: tempfile::TempDir,
+    child: Option<ChildGuard>,
+}
+
+impl RedisServer {
+    /// Starts a server on a free port and waits until it answers PING.
+    pub fn start() -> Result<RedisServer, RedisServerError> {
+        Self::start_inner(None)
+    }
+
+    /// Starts a server that requires `password` (`requirepass`).
+    pub fn start_with_password(password: &str) -> Result<RedisServer, RedisServerError> {
+        Self::start_inner(Some(password.to_string()))
+    }
+
+    fn start_inner(password: Option<String>) -> Result<RedisServer, RedisServerError> {
+        // A port picked as free can be taken before redis binds it: retry.
+        let mut last_err = None;
+        for _ in 0..5 {
+            let port = free_port()?;
+            let mut server = RedisServer {
+                port,
+                password: password.clone(),
+                dir: tempfile::Builder::new().prefix("test-redis-").tempdir()?,
+                child: None,
+            };
+            match server.spawn() {
+                Ok(()) => return Ok(server),
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.unwrap_or(RedisServerError::NotReady(0)))
+    }
+
+    fn spawn(&mut self) -> Result<(), RedisServerError> {
+        let mut cmd = Command::new("redis-server");
+        cmd.arg("--port")
+            .arg(self.port.to_string())
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(["--daemonize", "no", "--loglevel", "warning"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(pw) = &self.password {
+            cmd.arg("--requirepass").arg(pw);
+        }
+        let child = cmd.spawn().map_err(RedisServerError::Spawn)?;
+        let mut guard = ChildGuard(child);
+        if self.wait_ready(&mut guard) {
+            self.child = Some(guard);
+            Ok(())
+        } else {
+            Err(RedisServerError::NotReady(self.port))
+        }
+    }
+
+    fn wait_ready(&self, child: &mut ChildGuard) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.0.try_wait() {
+                return false; // exited: port taken or bad arguments
+            }
+            if self.ping() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Whether the server answers PING right now.
+    pub fn ping(&self) -> bool {
+        let Ok(mut s) = TcpStream::connect_timeout(&self.addr(), Duration::from_millis(200)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+        let mut req = String::new();
+        if let Some(pw) = &self.password {
+            req.push_str(&format!("AUTH {pw}\r\n"));
+        }
+        req.push_str("PING\r\n");
+        if s.write_all(req.as_bytes()).is_err() {
+            return false;
+        }
+        let mut buf = [0u8; 64];
+        let mut got = Vec::new();
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            if got.windows(5).any(|w| w == b"+PONG") {
+                return true;
+            }
+            if got.starts_with(b"-") {
+                return false;
+            }
+        }
+        false
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its address.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// `redis://127.0.0.1:<port>` (with the password when it has one).
+    pub fn url(&self) -> String {
+        match &self.password {
+            Some(pw) => format!("redis://:{pw}@127.0.0.1:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
+    }
+
+    /// SIGKILLs the server (no shutdown, no save), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.0.kill();
+            let _ = child.0.wait();
+        }
+    }
+
+    /// Starts it again on the same port (empty: persistence is off), retrying
+    /// for a few seconds while the old socket is released.
+    pub fn restart(&mut self) -> Result<(), RedisServerError> {
+        self.kill();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.spawn() {
+                Ok(()) => return Ok(()),
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// Whether the process is running (not killed).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_kills_and_restarts_on_the_same_port() {
+        let mut server = RedisServer::start().expect("redis-server starts");
+        assert_ne!(server.port(), 6379);
+        assert!(server.ping());
+        let port = server.port();
+        server.kill();
+        assert!(!server.ping());
+        server.restart().expect("restarts");
+        assert_eq!(server.port(), port);
+        assert!(server.ping());
+    }
+
+    #[test]
+    fn password_is_required_when_set() {
+        let server = RedisServer::start_with_password("s3cret").expect("starts");
+        assert!(server.ping(), "AUTH then PING works");
+        assert!(server.url().contains(":s3cret@"));
+    }
+}
