@@ -14,6 +14,8 @@ use futures_util::stream::BoxStream;
 use orchestrator_events::event::Usage;
 use serde_json::Value;
 
+pub mod openai;
+
 /// One message of the conversation the model sees.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
