@@ -1,1 +1,249 @@
-fn main() {}
+//! `orchestrator-bridge`: command line, logging and signals around [`orchestrator_bridge::run`].
+//!
+//! Every flag can also come from the environment variable named in `--help`.
+//! User errors (a wrong flag, a malformed URL, a taken port) print one line to
+//! stderr and exit with status 2 (usage) or 1 (cannot start) — no backtrace.
+//! SIGINT/SIGTERM close every client with 1001 and exit within 2 s.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use orchestrator_bridge::Config;
+use orchestrator_events::config as defaults;
+use tokio_util::sync::CancellationToken;
+
+/// Fans orchestrator events out from Redis to WebSocket clients
+/// (GET /ws/orchestrator), with gapless replay; also /healthz and /metrics.
+#[derive(Debug, Parser)]
+#[command(name = "orchestrator-bridge", version)]
+struct Cli {
+    /// Address to serve HTTP and WebSocket on.
+    #[arg(long, env = "ORCH_BRIDGE_LISTEN", default_value = defaults::DEFAULT_BRIDGE_LISTEN)]
+    listen: SocketAddr,
+
+    /// Redis URL (a password and rediss:// go in the URL; never logged).
+    #[arg(long, env = "REDIS_URL", default_value = defaults::DEFAULT_REDIS_URL, hide_env_values = true)]
+    redis_url: String,
+
+    /// Pub/sub channel to subscribe to.
+    #[arg(long, env = "ORCH_CHANNEL", default_value = defaults::DEFAULT_CHANNEL)]
+    channel: String,
+
+    /// Replay stream (its epoch is kept in <stream>:epoch).
+    #[arg(long, env = "ORCH_STREAM", default_value = defaults::DEFAULT_STREAM)]
+    stream: String,
+
+    /// The stream's cap; `last=` may not ask for more.
+    #[arg(long, env = "ORCH_STREAM_MAXLEN", default_value_t = defaults::DEFAULT_STREAM_MAXLEN)]
+    stream_maxlen: u64,
+
+    /// Access token: when set, /ws/orchestrator and /metrics require it
+    /// (?token=… or Authorization: Bearer …); /healthz stays open.
+    #[arg(long, env = "ORCH_BRIDGE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+
+    /// Browser origins allowed to connect, comma-separated and compared
+    /// exactly (e.g. http://localhost:3000); `*` allows any. By default a
+    /// request carrying an Origin header is refused; clients that send none
+    /// (the TUI, scripts) are not affected.
+    #[arg(long, env = "ORCH_BRIDGE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
+
+    /// Frames a client may have waiting before it counts as too slow.
+    #[arg(long, env = "ORCH_BRIDGE_QUEUE_FRAMES", default_value_t = Config::default().queue_max_frames)]
+    queue_max_frames: usize,
+
+    /// Bytes a client may have waiting before it counts as too slow.
+    #[arg(long, env = "ORCH_BRIDGE_QUEUE_BYTES", default_value_t = Config::default().queue_max_bytes)]
+    queue_max_bytes: usize,
+
+    /// Largest channel message forwarded; larger ones are dropped and counted.
+    #[arg(long, env = "ORCH_BRIDGE_MAX_EVENT_BYTES", default_value_t = Config::default().max_event_bytes)]
+    max_event_bytes: usize,
+
+    /// Interval between WebSocket pings (e.g. 20s, 500ms).
+    #[arg(long, env = "ORCH_BRIDGE_PING_INTERVAL", default_value = "20s", value_parser = duration)]
+    ping_interval: Duration,
+
+    /// Extra silence after a ping before the peer is closed.
+    #[arg(long, env = "ORCH_BRIDGE_PING_TIMEOUT", default_value = "20s", value_parser = duration)]
+    ping_timeout: Duration,
+
+    /// A write blocked this long means the peer stopped reading: it is closed.
+    #[arg(long, env = "ORCH_BRIDGE_WRITE_TIMEOUT", default_value = "10s", value_parser = duration)]
+    write_timeout: Duration,
+
+    /// Open WebSocket connections allowed in total.
+    #[arg(long, env = "ORCH_BRIDGE_MAX_CONNECTIONS", default_value_t = Config::default().max_connections)]
+    max_connections: usize,
+
+    /// Open WebSocket connections allowed per client IP.
+    #[arg(long, env = "ORCH_BRIDGE_MAX_CONNECTIONS_PER_IP", default_value_t = Config::default().max_connections_per_ip)]
+    max_connections_per_ip: usize,
+
+    /// New WebSocket connections one IP may open per second (429 beyond).
+    #[arg(long, env = "ORCH_BRIDGE_CONNECT_RATE", default_value_t = Config::default().new_connections_per_ip_per_sec)]
+    connect_rate: u32,
+
+    /// Largest message a client may send (close code 1009 beyond).
+    #[arg(long, env = "ORCH_BRIDGE_MAX_MESSAGE_BYTES", default_value_t = Config::default().max_inbound_message_bytes)]
+    max_message_bytes: usize,
+
+    /// Longest query string accepted on /ws/orchestrator (414 beyond).
+    #[arg(long, env = "ORCH_BRIDGE_MAX_QUERY_BYTES", default_value_t = Config::default().max_query_bytes)]
+    max_query_bytes: usize,
+}
+
+/// Parses `250ms`, `2s`, `1m` or a bare number of seconds.
+fn duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (e.g. 500ms, 20s, 1m)"))?;
+    let secs = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("unknown unit {unit:?} (use ms, s or m)")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
+}
+
+impl Cli {
+    fn into_config(self) -> Config {
+        Config {
+            redis_url: self.redis_url,
+            channel: self.channel,
+            stream: self.stream,
+            stream_maxlen: self.stream_maxlen,
+            token: self.token,
+            allowed_origins: self
+                .allowed_origins
+                .into_iter()
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            queue_max_frames: self.queue_max_frames,
+            queue_max_bytes: self.queue_max_bytes,
+            max_event_bytes: self.max_event_bytes,
+            ping_interval: self.ping_interval,
+            ping_timeout: self.ping_timeout,
+            write_timeout: self.write_timeout,
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            new_connections_per_ip_per_sec: self.connect_rate,
+            max_inbound_message_bytes: self.max_message_bytes,
+            max_query_bytes: self.max_query_bytes,
+            ..Config::default()
+        }
+    }
+}
+
+/// Prints one line and exits.
+fn fail(code: i32, message: impl std::fmt::Display) -> ! {
+    eprintln!("orchestrator-bridge: {message}");
+    std::process::exit(code)
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match e.kind() {
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                e.exit()
+            }
+            _ => {
+                let rendered = e.to_string();
+                let first = rendered
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid arguments")
+                    .trim_start_matches("error: ");
+                fail(2, format_args!("{first} (see --help)"))
+            }
+        },
+    };
+    let listen = cli.listen;
+    let config = cli.into_config();
+    if let Err(e) = config.validate() {
+        fail(2, e);
+    }
+
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => fail(1, format_args!("cannot start the async runtime: {e}")),
+    };
+    let code = runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(listen).await {
+            Ok(l) => l,
+            Err(e) => fail(1, format_args!("cannot listen on {listen}: {e}")),
+        };
+        let shutdown = CancellationToken::new();
+        tokio::spawn(stop_on_signal(shutdown.clone()));
+        match orchestrator_bridge::run(listener, config, shutdown).await {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("orchestrator-bridge: {e}");
+                1
+            }
+        }
+    });
+    // Do not wait for stray blocking tasks: the 2 s exit promise wins.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    std::process::exit(code);
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops the bridge");
+                let _ = ctrl_c.await;
+                shutdown.cancel();
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("stop signal received; closing connections");
+    shutdown.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(duration("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(duration("soon").is_err());
+        assert!(duration("5h").is_err());
+    }
+}

@@ -1,0 +1,97 @@
+//! Starting and stopping a bridge: [`run`].
+//!
+//! `run` takes an already-bound listener (tests bind port 0; the binary binds
+//! the configured address and reports a taken port itself) and a
+//! [`CancellationToken`]. Cancelling it stops accepting, sends every client a
+//! close frame (1001) and returns within about 1.5 s.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use orchestrator_events::config::redact_url;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{Config, ConfigError};
+use crate::error::BridgeError;
+use crate::hub::Hub;
+use crate::limits::Limiter;
+use crate::metrics::Metrics;
+use crate::state::{RedisState, Shared};
+use crate::store::Store;
+use crate::{routes, subscriber};
+
+/// How long connections get to close after the stop signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// Serves the bridge on `listener` until `shutdown` is cancelled.
+///
+/// Redis being unreachable is not an error: the bridge serves, reports
+/// `"redis": "down"` and reconnects in the background. Errors are settings
+/// that cannot work and an unusable listener.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<(), BridgeError> {
+    config.validate()?;
+    let addr = listener.local_addr()?;
+    let client = config.redis_client()?;
+    let store = Store::new(&client, &config.stream).map_err(|e| ConfigError::RedisUrl {
+        url: redact_url(&config.redis_url),
+        reason: e.to_string(),
+    })?;
+    let metrics = Arc::new(Metrics::new());
+    let shared = Arc::new(Shared {
+        hub: Arc::new(Hub::new(metrics.clone())),
+        limiter: Limiter::new(
+            config.max_connections,
+            config.max_connections_per_ip,
+            config.new_connections_per_ip_per_sec,
+        ),
+        metrics,
+        store,
+        redis: RedisState::default(),
+        shutdown: shutdown.clone(),
+        tracker: TaskTracker::new(),
+        config,
+    });
+    tracing::info!(
+        listen = %addr,
+        redis = %redact_url(&shared.config.redis_url),
+        channel = %shared.config.channel,
+        stream = %shared.config.stream,
+        auth = shared.config.token.is_some(),
+        "bridge listening"
+    );
+
+    let subscriber = tokio::spawn(subscriber::run(shared.clone(), client));
+    let server = warp::serve(routes::routes(shared.clone()))
+        .incoming(listener)
+        .graceful(shutdown.clone().cancelled_owned())
+        .run();
+    tokio::pin!(server);
+    tokio::select! {
+        _ = &mut server => {}
+        _ = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(DRAIN_TIMEOUT).await;
+        } => {}
+    }
+
+    // Connection tasks see the same token and send their close frames.
+    shared.tracker.close();
+    if tokio::time::timeout(DRAIN_TIMEOUT, shared.tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = shared.tracker.len(),
+            "some connections did not close in time"
+        );
+    }
+    subscriber.abort();
+    tracing::info!("bridge stopped");
+    Ok(())
+}

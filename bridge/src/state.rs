@@ -1,0 +1,65 @@
+//! What every part of a running bridge shares: settings, hub, store, counters,
+//! the Redis link's state and the stop signal.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::limits::Limiter;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// The state of one bridge, behind an `Arc`.
+#[derive(Debug)]
+pub struct Shared {
+    /// Settings, fixed for the bridge's life.
+    pub config: Config,
+    /// Connected clients.
+    pub hub: Arc<Hub>,
+    /// Counters for `/healthz` and `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Stream reads for replay and `bridge_hello`.
+    pub store: Store,
+    /// Whether the subscription is live, and the last epoch seen.
+    pub redis: RedisState,
+    /// Connection counts and rates per IP.
+    pub limiter: Limiter,
+    /// Cancelled when the bridge stops.
+    pub shutdown: CancellationToken,
+    /// Every connection task, so shutdown can wait for their close frames.
+    pub tracker: TaskTracker,
+}
+
+/// The subscription's state as the subscriber last saw it.
+#[derive(Debug, Default)]
+pub struct RedisState {
+    up: AtomicBool,
+    epoch: Mutex<Option<String>>,
+}
+
+impl RedisState {
+    /// Whether the subscription is live now.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    /// The epoch read at the last (re)connection.
+    pub fn epoch(&self) -> Option<String> {
+        self.epoch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Records a connection (with its epoch) or a loss.
+    pub fn set(&self, up: bool, epoch: Option<String>) {
+        if epoch.is_some() {
+            *self.epoch.lock().unwrap_or_else(PoisonError::into_inner) = epoch;
+        }
+        self.up.store(up, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,323 @@
+//! Reading the replay stream and its epoch from Redis.
+//!
+//! One multiplexed, self-reconnecting connection ([`ConnectionManager`]) is
+//! shared by every client's replay: requests pipeline on it, and none of them
+//! holds a lock. Every call has a deadline, so a hung Redis turns into an error
+//! the caller retries, never a stuck client.
+
+use std::time::Duration;
+
+use orchestrator_events::StreamId;
+use orchestrator_events::config::epoch_key;
+use redis::Value;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// Deadline of one store call, including a reconnect attempt.
+const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// One stream entry: its id and the `event` field (the frame as published).
+#[derive(Debug)]
+pub struct Entry {
+    /// The entry id.
+    pub id: StreamId,
+    /// The `event` field; `None` when the entry has no such field.
+    pub body: Option<Vec<u8>>,
+}
+
+/// What a `since=` replay needs to know about the stream before it starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// Oldest entry still in the stream.
+    pub first: Option<StreamId>,
+    /// Newest id ever deleted or trimmed (Redis ≥ 7); events up to it are gone.
+    pub max_deleted: Option<StreamId>,
+    /// Whether the server reports deletions at all (Redis ≥ 7).
+    pub deleted_known: bool,
+}
+
+/// The stream's newest id and epoch, for `bridge_hello`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// Newest entry (`None`: empty stream).
+    pub newest: Option<StreamId>,
+    /// The epoch (created when absent).
+    pub epoch: String,
+}
+
+/// Reads from the stream and its epoch key.
+#[derive(Clone)]
+pub struct Store {
+    conn: ConnectionManager,
+    stream: String,
+    epoch_key: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("stream", &self.stream)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// A store over `client`; connects lazily, so Redis may be down now.
+    pub fn new(client: &redis::Client, stream: &str) -> redis::RedisResult<Store> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        Ok(Store {
+            conn: client.get_connection_manager_lazy(config)?,
+            stream: stream.to_string(),
+            epoch_key: epoch_key(stream),
+        })
+    }
+
+    async fn call<T: redis::FromRedisValue>(
+        &self,
+        req: impl FnOnce(&mut redis::Pipeline),
+    ) -> redis::RedisResult<T> {
+        let mut pipe = redis::pipe();
+        req(&mut pipe);
+        let mut conn = self.conn.clone();
+        match tokio::time::timeout(CALL_TIMEOUT, pipe.query_async(&mut conn)).await {
+            Ok(result) => result,
+            Err(_) => Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "Redis did not answer in time",
+            ))),
+        }
+    }
+
+    /// The epoch, created (a random id) when absent. Concurrent creators agree:
+    /// `SET NX` lets one win and everyone reads the winner.
+    pub async fn epoch(&self) -> redis::RedisResult<String> {
+        let fresh = new_epoch();
+        let (epoch,): (String,) = self
+            .call(|p| {
+                p.cmd("SET")
+                    .arg(&self.epoch_key)
+                    .arg(&fresh)
+                    .arg("NX")
+                    .ignore()
+                    .cmd("GET")
+                    .arg(&self.epoch_key);
+            })
+            .await?;
+        Ok(epoch)
+    }
+
+    /// Newest id and epoch in one round trip.
+    pub async fn head(&self) -> redis::RedisResult<Head> {
+        let fresh = new_epoch();
+        let (epoch, newest): (String, Value) = self
+            .call(|p| {
+                p.cmd("SET")
+                    .arg(&self.epoch_key)
+                    .arg(&fresh)
+                    .arg("NX")
+                    .ignore()
+                    .cmd("GET")
+                    .arg(&self.epoch_key)
+                    .cmd("XREVRANGE")
+                    .arg(&self.stream)
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(1);
+            })
+            .await?;
+        let newest = parse_entries(newest)?.first().map(|e| e.id);
+        Ok(Head { newest, epoch })
+    }
+
+    /// The oldest entry and the newest trimmed id. An absent stream is empty.
+    pub async fn info(&self) -> redis::RedisResult<StreamInfo> {
+        let result: redis::RedisResult<(Value,)> = self
+            .call(|p| {
+                p.cmd("XINFO").arg("STREAM").arg(&self.stream);
+            })
+            .await;
+        match result {
+            Ok((value,)) => Ok(parse_info(value)),
+            Err(e) if e.to_string().contains("no such key") => Ok(StreamInfo::default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Up to `count` entries from `start` (inclusive), oldest first.
+    pub async fn range(&self, start: StreamId, count: usize) -> redis::RedisResult<Vec<Entry>> {
+        let (value,): (Value,) = self
+            .call(|p| {
+                p.cmd("XRANGE")
+                    .arg(&self.stream)
+                    .arg(start.to_string())
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(count);
+            })
+            .await?;
+        parse_entries(value)
+    }
+
+    /// Up to `count` entries from `end` (inclusive; `None`: the newest) backwards.
+    pub async fn rev_range(
+        &self,
+        end: Option<StreamId>,
+        count: usize,
+    ) -> redis::RedisResult<Vec<Entry>> {
+        let end = end.map_or_else(|| "+".to_string(), |id| id.to_string());
+        let (value,): (Value,) = self
+            .call(|p| {
+                p.cmd("XREVRANGE")
+                    .arg(&self.stream)
+                    .arg(&end)
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(count);
+            })
+            .await?;
+        parse_entries(value)
+    }
+}
+
+/// A fresh random epoch: 16 hex digits.
+pub fn new_epoch() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+fn parse_error(what: &'static str) -> redis::RedisError {
+    redis::RedisError::from((redis::ErrorKind::Parse, what))
+}
+
+fn as_id(v: &Value) -> Option<StreamId> {
+    match v {
+        Value::BulkString(b) => std::str::from_utf8(b).ok()?.parse().ok(),
+        Value::SimpleString(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Key/value pairs of a RESP2 flat array or a RESP3 map.
+fn pairs(v: Value) -> Vec<(Value, Value)> {
+    match v {
+        Value::Map(m) => m,
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len() / 2);
+            let mut it = items.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                out.push((k, v));
+            }
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn is_key(k: &Value, name: &str) -> bool {
+    match k {
+        Value::BulkString(b) => b == name.as_bytes(),
+        Value::SimpleString(s) => s == name,
+        _ => false,
+    }
+}
+
+/// Parses an `XRANGE`/`XREVRANGE` reply, moving the bodies out (no copy).
+fn parse_entries(value: Value) -> redis::RedisResult<Vec<Entry>> {
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Nil => return Ok(Vec::new()),
+        _ => return Err(parse_error("XRANGE reply is not an array")),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::Array(mut parts) = item else {
+            return Err(parse_error("XRANGE entry is not an array"));
+        };
+        if parts.len() != 2 {
+            return Err(parse_error("XRANGE entry is not [id, fields]"));
+        }
+        let fields = parts.pop().unwrap_or(Value::Nil);
+        let id = parts
+            .pop()
+            .as_ref()
+            .and_then(as_id)
+            .ok_or_else(|| parse_error("XRANGE entry id is not a stream id"))?;
+        let body = pairs(fields)
+            .into_iter()
+            .find(|(k, _)| is_key(k, "event"))
+            .and_then(|(_, v)| match v {
+                Value::BulkString(b) => Some(b),
+                Value::SimpleString(s) => Some(s.into_bytes()),
+                _ => None,
+            });
+        out.push(Entry { id, body });
+    }
+    Ok(out)
+}
+
+fn parse_info(value: Value) -> StreamInfo {
+    let mut info = StreamInfo::default();
+    for (k, v) in pairs(value) {
+        if is_key(&k, "first-entry") {
+            if let Value::Array(parts) = v {
+                info.first = parts.first().and_then(as_id);
+            }
+        } else if is_key(&k, "max-deleted-entry-id") {
+            info.deleted_known = true;
+            info.max_deleted = as_id(&v).filter(|id| *id != StreamId::ZERO);
+        }
+    }
+    info
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Value {
+        Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn parses_entries_and_skips_foreign_fields() {
+        let reply = Value::Array(vec![
+            Value::Array(vec![
+                bulk("5-0"),
+                Value::Array(vec![bulk("event"), bulk(r#"{"id":"5-0"}"#)]),
+            ]),
+            Value::Array(vec![
+                bulk("6-1"),
+                Value::Array(vec![bulk("other"), bulk("x")]),
+            ]),
+        ]);
+        let entries = parse_entries(reply).expect("parses");
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].id, StreamId::new(5, 0));
+        assert_eq!(entries[0].body.as_deref(), Some(&br#"{"id":"5-0"}"#[..]));
+        assert_eq!(entries[1].body, None);
+        assert!(parse_entries(Value::Int(3)).is_err());
+    }
+
+    #[test]
+    fn parses_xinfo() {
+        let reply = Value::Array(vec![
+            bulk("length"),
+            Value::Int(2),
+            bulk("max-deleted-entry-id"),
+            bulk("4-0"),
+            bulk("first-entry"),
+            Value::Array(vec![bulk("5-0"), Value::Array(vec![])]),
+        ]);
+        let info = parse_info(reply);
+        assert_eq!(info.first, Some(StreamId::new(5, 0)));
+        assert_eq!(info.max_deleted, Some(StreamId::new(4, 0)));
+        let untouched = parse_info(Value::Array(vec![
+            bulk("max-deleted-entry-id"),
+            bulk("0-0"),
+        ]));
+        assert_eq!(untouched.max_deleted, None);
+    }
+}
