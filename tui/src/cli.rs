@@ -1,0 +1,101 @@
+//! Command-line flags and environment variables (see the contract in
+//! `shared/design.md`: `[URL]` / `ORCH_WS_URL`, `--token` / `ORCH_BRIDGE_TOKEN`).
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use orchestrator_events::StreamId;
+use orchestrator_events::config::DEFAULT_WS_URL;
+
+use crate::app::DEFAULT_MAX_EVENTS;
+
+/// Watch orchestrator agents think and act, live, from a terminal.
+///
+/// Connects to the bridge's WebSocket, shows every event as an icon-tagged,
+/// filterable log, reconnects on its own and resumes where it left off.
+/// Without a terminal (or with --plain / --json) it prints one line per event.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "orchestrator-tui", version, about, long_about = None)]
+pub struct Cli {
+    /// The bridge's WebSocket URL.
+    #[arg(env = "ORCH_WS_URL", default_value = DEFAULT_WS_URL)]
+    pub url: String,
+
+    /// No screen: one human-readable line per event on stdout.
+    #[arg(long, conflicts_with = "json")]
+    pub plain: bool,
+
+    /// No screen: each event's raw JSON on one line on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Only these event types, filtered by the bridge (comma list, e.g. tool_use,tool_result).
+    #[arg(long, value_name = "LIST")]
+    pub types: Option<String>,
+
+    /// Access token, when the bridge requires one.
+    #[arg(long, env = "ORCH_BRIDGE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// ASCII icons and borders instead of emoji (automatic when the locale is not UTF-8).
+    #[arg(long)]
+    pub ascii: bool,
+
+    /// Events kept in memory; the oldest are dropped beyond this.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_EVENTS,
+          value_parser = parse_max_events)]
+    pub max_events: usize,
+
+    /// Append every received frame to this JSONL file.
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+
+    /// Open a recorded JSONL file offline instead of connecting.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+
+    /// Start by replaying everything after this event id (e.g. the last id of an earlier session).
+    #[arg(long, value_name = "ID")]
+    pub since: Option<StreamId>,
+
+    /// Show times in UTC instead of the local zone.
+    #[arg(long)]
+    pub utc: bool,
+}
+
+/// `--max-events`: a count from 1 to 10,000,000.
+fn parse_max_events(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=10_000_000).contains(&n) => Ok(n),
+        _ => Err("expected a number from 1 to 10000000".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_flags() {
+        let cli = Cli::try_parse_from([
+            "t",
+            "ws://h/ws",
+            "--plain",
+            "--types",
+            "tool_use",
+            "--max-events",
+            "10",
+        ])
+        .expect("valid");
+        assert!(cli.plain && cli.max_events == 10);
+        assert!(Cli::try_parse_from(["t", "--plain", "--json"]).is_err());
+        assert!(Cli::try_parse_from(["t", "--max-events", "0"]).is_err());
+        assert!(Cli::try_parse_from(["t", "--since", "nope"]).is_err());
+    }
+}

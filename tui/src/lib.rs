@@ -1,0 +1,42 @@
+//! The orchestrator's terminal monitor: a live, icon-tagged, filterable log of
+//! what agents do, fed by the bridge's WebSocket.
+//!
+//! Layout, one concept per module:
+//!
+//! - [`client`]: the headless WebSocket client (connect, resume with `since`
+//!   and `epoch`, back off with jitter, deduplicate) that everything else uses.
+//! - [`backoff`], [`dedup`]: its reconnect delays and its set of seen ids.
+//! - [`replay`], [`record`]: `--replay FILE` and `--record FILE` (JSON Lines).
+//! - [`plain`]: `--plain` / `--json` output without a screen.
+//! - [`app`]: the monitor's state and every change to it (store, filter, search,
+//!   selection, connection), driven by [`action`]s from the [`keymap`].
+//! - [`ui`]: drawing, a pure function of the app; [`theme`] (colours, Unicode and
+//!   ASCII icons, `NO_COLOR`), [`kind`] (what a row is), [`summary`] (one-line
+//!   summaries), [`clock`] (time zone for the time column).
+//! - [`tui`]: terminal setup and restore, and the one event loop.
+//! - [`cli`]: flags and environment variables.
+//!
+//! For benchmarks and tests: build an [`app::App`] with [`app::App::new`], feed
+//! it [`client::Frame`]s with [`app::App::ingest`], and draw it with
+//! [`ui::draw`] into a terminal frame or render `&App` (a ratatui `Widget`)
+//! into any `Buffer`.
+
+pub mod action;
+pub mod app;
+pub mod backoff;
+pub mod cli;
+pub mod client;
+pub mod clock;
+pub mod dedup;
+pub mod keymap;
+pub mod kind;
+pub mod plain;
+pub mod record;
+pub mod replay;
+pub mod summary;
+pub mod theme;
+pub mod tui;
+pub mod ui;
+
+pub use app::{App, AppConfig};
+pub use client::{ClientConfig, ClientEvent, ConnState, Frame, spawn_client};

@@ -1,0 +1,307 @@
+//! The one-line bars: status (top), info (second), footer (bottom).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use crate::app::store::ViewMode;
+use crate::app::{App, PromptKind, Source};
+use crate::client::ConnState;
+use crate::keymap::KEYMAP;
+use crate::ui::text;
+
+/// Seconds of history in the status bar's sparkline.
+const SPARK_SECS: usize = 12;
+
+/// `12345` as `12,345`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The connection state: icon, word and style.
+pub fn conn_label(app: &App) -> (String, Style) {
+    let t = &app.theme;
+    let i = t.icons;
+    match &app.conn.state {
+        ConnState::Live => (format!("{} live", i.live), t.good()),
+        ConnState::Connecting { attempt } if *attempt > 1 => (
+            format!("{} connecting (try {attempt})", i.connecting),
+            t.waiting(),
+        ),
+        ConnState::Connecting { .. } => (format!("{} connecting", i.connecting), t.waiting()),
+        ConnState::Reconnecting { delay, .. } => {
+            let left = (app.conn.since + *delay).saturating_sub(app.now.mono);
+            let secs = left.as_millis().div_ceil(1000);
+            (
+                format!("{} reconnecting in {secs}s", i.reconnecting),
+                t.waiting(),
+            )
+        }
+        ConnState::Failed { .. } => (format!("{} failed", i.failed), t.bad()),
+        ConnState::Replaying => (format!("{} replay", i.replay), t.waiting()),
+        ConnState::ReplayDone { .. } => (format!("{} replay done", i.replay), t.good()),
+    }
+}
+
+fn sparkline(app: &App) -> String {
+    let bars = &app.theme.icons.bars;
+    let levels = [
+        bars.empty,
+        bars.one_eighth,
+        bars.one_quarter,
+        bars.three_eighths,
+        bars.half,
+        bars.five_eighths,
+        bars.three_quarters,
+        bars.seven_eighths,
+        bars.full,
+    ];
+    let hist = app.rate.history(app.now.mono, SPARK_SECS);
+    let max = hist.iter().copied().max().unwrap_or(0);
+    hist.iter()
+        .map(|&n| {
+            if max == 0 || n == 0 {
+                levels[0]
+            } else {
+                levels[((n * 8).div_ceil(max) as usize).clamp(1, 8)]
+            }
+        })
+        .collect()
+}
+
+fn rate(app: &App) -> String {
+    let r = app.rate.per_second(app.now.mono);
+    if r >= 10.0 {
+        format!("{r:.0}/s")
+    } else {
+        format!("{r:.1}/s")
+    }
+}
+
+/// The top line: connection, URL, Redis, count, rate.
+pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    let t = &app.theme;
+    let sep = Span::styled(format!(" {} ", t.icons.sep), t.dim());
+    let (label, style) = conn_label(app);
+    let mut right: Vec<Span<'static>> = Vec::new();
+    match app.conn.redis {
+        Some(true) => right.push(Span::styled("redis up", t.good())),
+        Some(false) => right.push(Span::styled("redis down", t.bad())),
+        None => {}
+    }
+    if !right.is_empty() {
+        right.push(sep.clone());
+    }
+    right.push(Span::raw(format!(
+        "{} ev",
+        thousands(app.store.len_entries() as u64)
+    )));
+    right.push(sep.clone());
+    right.push(Span::styled(sparkline(app), t.good()));
+    right.push(Span::raw(format!(" {}", rate(app))));
+    let right_w: usize = right.iter().map(|s| text::width(&s.content)).sum();
+    let left_w = text::width(&label) + 3;
+    let target = match &app.conn.source {
+        Source::Live { url } => url.clone(),
+        Source::Replay { path } => path.clone(),
+    };
+    let room = usize::from(area.width).saturating_sub(left_w + right_w + 3);
+    let mut spans = vec![Span::raw(" "), Span::styled(label, style), sep.clone()];
+    spans.extend(text::spans(
+        &target,
+        text::fit_head(&target, room),
+        t.dim(),
+        None,
+        t.icons.ellipsis,
+    ));
+    let used: usize = spans.iter().map(|s| text::width(&s.content)).sum();
+    let pad = usize::from(area.width).saturating_sub(used + right_w + 1);
+    spans.push(Span::raw(" ".repeat(pad)));
+    spans.extend(right);
+    buf.set_style(area, t.bar());
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+/// The second line: follow state, view, filter, search, alerts, messages.
+pub fn render_info(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    let t = &app.theme;
+    let i = t.icons;
+    let mut parts: Vec<Vec<Span<'static>>> = Vec::new();
+    if let Some((msg, until)) = &app.flash
+        && *until > app.now.mono
+    {
+        parts.push(vec![Span::styled(text::cleaned(msg), t.key())]);
+    }
+    if app.follow {
+        parts.push(vec![Span::styled(format!("{} follow", i.follow), t.good())]);
+    } else if app.unseen > 0 {
+        parts.push(vec![Span::styled(
+            format!("{} paused · {} new", i.paused, thousands(app.unseen)),
+            t.waiting(),
+        )]);
+    } else {
+        parts.push(vec![Span::styled(
+            format!("{} paused", i.paused),
+            t.waiting(),
+        )]);
+    }
+    if app.mode == ViewMode::Raw {
+        parts.push(vec![Span::styled("raw chunks", t.key())]);
+    }
+    if !app.filter.is_empty() {
+        parts.push(vec![
+            Span::styled("filter ", t.key()),
+            Span::raw(text::cleaned(&app.filter.describe())),
+            Span::styled(
+                format!(" ({} shown)", thousands(app.visible.len() as u64)),
+                t.dim(),
+            ),
+        ]);
+    }
+    if !app.conn.server_filter.is_empty() {
+        let f = &app.conn.server_filter;
+        let mut s = Vec::new();
+        if !f.types.is_empty() {
+            s.push(format!("types={}", f.types.join(",")));
+        }
+        if !f.agents.is_empty() {
+            s.push(format!("agent={}", f.agents.join(",")));
+        }
+        if !f.run_ids.is_empty() {
+            s.push(format!("run_id={}", f.run_ids.join(",")));
+        }
+        parts.push(vec![
+            Span::styled("bridge ", t.dim()),
+            Span::raw(text::cleaned(&s.join(" "))),
+        ]);
+    }
+    if let Some(p) = &app.search {
+        parts.push(vec![Span::styled(
+            format!("/{}", text::cleaned(&p.text)),
+            t.highlight(),
+        )]);
+    }
+    if let ConnState::Failed { reason } = &app.conn.state {
+        parts.push(vec![Span::styled(
+            format!("{} {}", i.failed, text::cleaned(reason)),
+            t.bad(),
+        )]);
+    }
+    if let ConnState::Reconnecting { reason, .. } = &app.conn.state {
+        parts.push(vec![Span::styled(text::cleaned(reason), t.waiting())]);
+    }
+    if app.conn.dropped > 0 {
+        parts.push(vec![Span::styled(
+            format!("{} dropped {}", i.warn, thousands(app.conn.dropped)),
+            t.bad(),
+        )]);
+    }
+    if app.conn.gaps > 0 {
+        let last = app
+            .conn
+            .last_gap
+            .as_deref()
+            .map(text::cleaned)
+            .unwrap_or_default();
+        let n = if app.conn.gaps > 1 {
+            format!(" ×{}", app.conn.gaps)
+        } else {
+            String::new()
+        };
+        parts.push(vec![Span::styled(
+            format!("{} gap {last}{n}", i.warn),
+            t.bad(),
+        )]);
+    }
+    if app.conn.history_reset {
+        parts.push(vec![Span::styled(
+            format!("{} history reset", i.warn),
+            t.bad(),
+        )]);
+    }
+    if let Some(path) = &app.recording {
+        parts.push(vec![Span::styled(
+            format!("rec {}", text::cleaned(path)),
+            t.dim(),
+        )]);
+    }
+    let sep = Span::styled(format!(" {} ", i.sep), t.dim());
+    let mut spans = vec![Span::raw(" ")];
+    for (n, part) in parts.into_iter().enumerate() {
+        if n > 0 {
+            spans.push(sep.clone());
+        }
+        spans.extend(part);
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+/// The bottom line: the prompt being typed, or key hints from the keymap.
+pub fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    let t = &app.theme;
+    buf.set_style(area, t.bar());
+    if let Some(prompt) = &app.prompt {
+        let (lead, hint) = match prompt.kind {
+            PromptKind::Search => ("/", "  Enter search · Esc cancel"),
+            PromptKind::Filter => (
+                "&",
+                "  e.g. type:tool -agent:x run:ab12 text -noise · Enter apply",
+            ),
+        };
+        let input = text::cleaned(&prompt.input);
+        let room = usize::from(area.width).saturating_sub(3);
+        let fit = text::fit_tail(&input, room);
+        let mut spans = vec![Span::styled(lead, t.key())];
+        spans.extend(text::spans(
+            &input,
+            fit,
+            Style::new(),
+            None,
+            t.icons.ellipsis,
+        ));
+        spans.push(Span::styled("█", Style::new()));
+        spans.push(Span::styled(hint, t.dim()));
+        buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+        return;
+    }
+    let mut spans = vec![Span::raw(" ")];
+    for b in KEYMAP {
+        if let Some(word) = b.footer {
+            let key = b.label.split(' ').next().unwrap_or(b.label);
+            spans.push(Span::styled(key.to_string(), t.key()));
+            spans.push(Span::raw(format!(" {word}  ")));
+        }
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}

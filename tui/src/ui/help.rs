@@ -1,0 +1,79 @@
+//! The help screen, written from the keymap table itself.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
+
+use crate::app::App;
+use crate::keymap::{Group, KEYMAP};
+
+/// The help lines of one group, with its heading.
+fn group_lines(app: &App, group: Group) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let mut out = vec![Line::styled(group.title(), t.good())];
+    for b in KEYMAP.iter().filter(|b| b.group == group) {
+        out.push(Line::from(vec![
+            Span::styled(format!(" {:<11}", b.label), t.key()),
+            Span::raw(b.help),
+        ]));
+    }
+    out
+}
+
+/// Draws the help screen centred over `area`: two columns when it is wide enough.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let mut left = group_lines(app, Group::Navigate);
+    left.push(Line::raw(""));
+    left.extend(group_lines(app, Group::View));
+    let mut right = group_lines(app, Group::Search);
+    right.push(Line::raw(""));
+    right.extend(group_lines(app, Group::Filter));
+    let mouse = Line::styled(
+        " mouse: wheel scrolls, click selects, click again: detail",
+        t.dim(),
+    );
+
+    let two_cols = area.width >= 78;
+    let (w, h) = if two_cols {
+        (
+            area.width.min(100),
+            (left.len().max(right.len()) + 3) as u16,
+        )
+    } else {
+        (area.width.min(50), (left.len() + right.len() + 4) as u16)
+    };
+    let h = h.min(area.height);
+    let x = area.x + (area.width - w) / 2;
+    let y = area.y + (area.height - h) / 2;
+    let popup = Rect::new(x, y, w, h);
+    Clear.render(popup, buf);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_set(t.icons.border)
+        .border_style(t.key())
+        .title(" keys ")
+        .title_bottom(Line::styled(" any key closes ", t.dim()).right_aligned());
+    let inner = block.inner(popup);
+    block.render(popup, buf);
+    if two_cols {
+        let half = inner.width / 2;
+        let lh = inner.height.saturating_sub(1);
+        Paragraph::new(left).render(Rect::new(inner.x, inner.y, half, lh), buf);
+        Paragraph::new(right).render(
+            Rect::new(inner.x + half, inner.y, inner.width - half, lh),
+            buf,
+        );
+        if inner.height > 0 {
+            let last = Rect::new(inner.x, inner.y + inner.height - 1, inner.width, 1);
+            Paragraph::new(mouse).render(last, buf);
+        }
+    } else {
+        let mut all = left;
+        all.push(Line::raw(""));
+        all.extend(right);
+        all.push(mouse);
+        Paragraph::new(all).render(inner, buf);
+    }
+}
