@@ -1,1 +1,89 @@
-fn main() {}
+//! `orchestrator-agent`: parse flags, bind, serve until Ctrl-C or SIGTERM.
+//!
+//! User errors (a wrong flag, a taken port, a malformed URL) end with one line
+//! on stderr and exit code 2 — no backtrace.
+
+use clap::Parser;
+use orchestrator_agent::cli::Cli;
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match e.kind() {
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                let _ = e.print();
+                std::process::exit(0);
+            }
+            _ => fail(&first_line(&e.to_string())),
+        },
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,warp=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => fail(&format!("cannot start the async runtime: {e}")),
+    };
+    if let Err(message) = runtime.block_on(serve(cli)) {
+        fail(&message);
+    }
+}
+
+async fn serve(cli: Cli) -> Result<(), String> {
+    let listen = cli.listen.clone();
+    let config = cli.into_config().map_err(|e| e.to_string())?;
+    // Check the URL before binding, so a typo is reported as such.
+    redis::Client::open(config.redis_url.as_str()).map_err(|e| {
+        format!(
+            "invalid Redis URL {}: {e}",
+            orchestrator_events::config::redact_url(&config.redis_url)
+        )
+    })?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    orchestrator_agent::run(listener, config, shutdown)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    shutdown.cancel();
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("invalid arguments");
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    format!("{line} (see --help)")
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("orchestrator-agent: error: {message}");
+    std::process::exit(2);
+}

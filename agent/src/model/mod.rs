@@ -10,6 +10,7 @@
 //! Backends: [`builtin`] (offline, deterministic: the default for demos and
 //! tests) and `openai` (any OpenAI-compatible `/chat/completions` endpoint).
 
+pub mod builtin;
 use futures_util::stream::BoxStream;
 use orchestrator_events::event::Usage;
 use serde_json::Value;

@@ -71,7 +71,9 @@ impl fmt::Debug for OpenAiModel {
 impl OpenAiModel {
     /// Validates the configuration (the URL must parse) and builds the client.
     pub fn new(config: OpenAiConfig) -> Result<OpenAiModel, ModelError> {
-        let invalid = |what: String| ModelError::Connect(format!("invalid configuration: {what}"));
+        // ModelError has no configuration variant: `Connect` reads right
+        // ("cannot reach the model endpoint: OPENAI_BASE_URL … is not a URL").
+        let invalid = ModelError::Connect;
         let url = completions_url(&config.base_url).map_err(invalid)?;
         let authorization =
             match config

@@ -1,0 +1,125 @@
+//! `orchestrator-listen`: print every event arriving on the Redis channel, one
+//! line each (time, type, agent, run, summary), or raw with `--json`.
+//!
+//! Survives Redis restarts: it says so on stderr and resubscribes with backoff.
+
+use std::io::Write;
+use std::time::Duration;
+
+use clap::Parser;
+use futures_util::StreamExt;
+use orchestrator_events::config as defaults;
+
+/// Print the orchestrator events arriving on Redis, one line each.
+#[derive(Debug, Parser)]
+#[command(name = "orchestrator-listen", version, about)]
+struct Cli {
+    /// Redis URL.
+    #[arg(long, env = "REDIS_URL", default_value = defaults::DEFAULT_REDIS_URL, hide_env_values = true)]
+    redis_url: String,
+    /// Channel to subscribe to.
+    #[arg(long, env = "ORCH_CHANNEL", default_value = defaults::DEFAULT_CHANNEL)]
+    channel: String,
+    /// Print each event's raw JSON instead of a summary line.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e)
+            if e.kind() == clap::error::ErrorKind::DisplayHelp
+                || e.kind() == clap::error::ErrorKind::DisplayVersion =>
+        {
+            let _ = e.print();
+            return;
+        }
+        Err(e) => fail(
+            &e.to_string()
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .replace("error: ", ""),
+        ),
+    };
+    let client = match redis::Client::open(cli.redis_url.as_str()) {
+        Ok(c) => c,
+        Err(e) => fail(&format!(
+            "invalid Redis URL {}: {e}",
+            defaults::redact_url(&cli.redis_url)
+        )),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => fail(&format!("cannot start the async runtime: {e}")),
+    };
+    runtime.block_on(async {
+        tokio::select! {
+            _ = listen(client, &cli) => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    });
+}
+
+async fn listen(client: redis::Client, cli: &Cli) {
+    let url = defaults::redact_url(&cli.redis_url);
+    let mut backoff = Duration::from_millis(200);
+    let mut was_connected = false;
+    loop {
+        let subscribed = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&cli.channel).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        }
+        .await;
+        let mut pubsub = match subscribed {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!(
+                    "orchestrator-listen: cannot subscribe on {url}: {e}; retrying in {} ms",
+                    backoff.as_millis()
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(200);
+        eprintln!(
+            "orchestrator-listen: {} {} on {url} (Ctrl-C to stop)",
+            if was_connected {
+                "resubscribed to"
+            } else {
+                "listening on"
+            },
+            cli.channel
+        );
+        was_connected = true;
+        let mut messages = pubsub.on_message();
+        let mut stdout = std::io::stdout().lock();
+        while let Some(msg) = messages.next().await {
+            let payload: String = msg
+                .get_payload()
+                .unwrap_or_else(|_| "(binary payload)".into());
+            let line = if cli.json {
+                payload
+            } else {
+                orchestrator_agent::listen::line(&payload)
+            };
+            if writeln!(stdout, "{line}")
+                .and_then(|_| stdout.flush())
+                .is_err()
+            {
+                return; // stdout closed (e.g. piped into head)
+            }
+        }
+        drop(stdout);
+        eprintln!("orchestrator-listen: lost the connection to Redis; reconnecting");
+    }
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("orchestrator-listen: error: {message}");
+    std::process::exit(2);
+}

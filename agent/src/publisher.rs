@@ -1,0 +1,548 @@
+//! Getting events to Redis without ever holding up the agent.
+//!
+//! [`PublisherHandle::publish`] pushes one event (a JSON object without `id`)
+//! onto a bounded in-memory queue and returns at once: it never waits for
+//! Redis. One task drains the queue and sends everything waiting in ONE
+//! [`publish_batch`] call (the Lua script that does `XADD` + `PUBLISH`), so
+//! under load batches grow by themselves while the previous one is in flight.
+//!
+//! When Redis is unreachable the task keeps the events in order, reconnects
+//! with exponential backoff and flushes them in order once Redis is back. The
+//! queue is bounded ([`PublisherOptions::buffer_limit`]): past the bound the
+//! OLDEST queued events are dropped (the stream is a capped log too, so the
+//! newest are the ones worth keeping), and the drop is reported by an `error`
+//! event of kind `events_dropped`, placed exactly where the gap is.
+//!
+//! A batch whose outcome is unknown (the connection broke or timed out after
+//! it was sent) is not blindly re-sent: the stream's tail is read first, and
+//! whatever part of the batch is already there is not published twice.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use orchestrator_events::event::ErrorEvent;
+use orchestrator_events::publish::{Target, publish_batch, script};
+use orchestrator_events::{Event, EventKind};
+use redis::aio::MultiplexedConnection;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::redis_conn::{self, is_connection_error};
+
+/// How often an idle publisher checks that Redis is still there.
+const IDLE_PING: Duration = Duration::from_secs(2);
+
+/// How the publisher behaves; [`PublisherOptions::new`] gives sane defaults.
+#[derive(Debug, Clone)]
+pub struct PublisherOptions {
+    /// Channel, stream and cap.
+    pub target: Target,
+    /// The agent name put on `events_dropped` reports.
+    pub agent: String,
+    /// Events kept while Redis is unreachable (oldest dropped beyond).
+    pub buffer_limit: usize,
+    /// Most events sent in one script call.
+    pub batch_max: usize,
+    /// Time allowed to connect, and to get an answer to one batch.
+    pub io_timeout: Duration,
+    /// First reconnection delay; doubles up to `backoff_max`.
+    pub backoff_min: Duration,
+    /// Longest reconnection delay.
+    pub backoff_max: Duration,
+}
+
+impl PublisherOptions {
+    /// Defaults for `target`: 100 000 buffered events, batches of up to 512,
+    /// 3 s I/O timeout, backoff from 50 ms to 2 s.
+    pub fn new(target: Target, agent: impl Into<String>) -> Self {
+        PublisherOptions {
+            target,
+            agent: agent.into(),
+            buffer_limit: crate::config::DEFAULT_EVENT_BUFFER,
+            batch_max: 512,
+            io_timeout: Duration::from_secs(3),
+            backoff_min: Duration::from_millis(50),
+            backoff_max: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A snapshot of the publisher, for `/healthz`, logs and benchmarks.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PublisherStatus {
+    /// Whether the last attempt to reach Redis succeeded.
+    pub connected: bool,
+    /// The last connection or publish error, while disconnected.
+    pub last_error: Option<String>,
+    /// Events accepted but not yet confirmed by Redis.
+    pub queued: usize,
+    /// Events confirmed by Redis since start.
+    pub published: u64,
+    /// Events dropped because the buffer was full, since start.
+    pub dropped: u64,
+    /// Script calls made (successful batches), since start.
+    pub batches: u64,
+    /// The buffer bound.
+    pub buffer_limit: usize,
+}
+
+/// The running publisher: owns its task. Dropping it leaves the task running
+/// until [`Publisher::shutdown`] or the process ends; call `shutdown` to flush.
+#[derive(Debug)]
+pub struct Publisher {
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+/// A cheap, cloneable way to publish; what the agent's runs hold.
+#[derive(Debug, Clone)]
+pub struct PublisherHandle {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Wakes the task when events arrive.
+    wake: Notify,
+    /// Wakes [`PublisherHandle::wait_idle`] callers when a batch lands.
+    progress: Notify,
+    /// Events taken from the queue and not yet confirmed.
+    in_flight: AtomicUsize,
+    published: AtomicU64,
+    batches: AtomicU64,
+    connected: AtomicBool,
+    last_error: Mutex<Option<String>>,
+    /// Set by `shutdown`: flush what is queued, then stop.
+    closing: CancellationToken,
+    buffer_limit: usize,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    events: VecDeque<String>,
+    /// Dropped since start (for status).
+    dropped_total: u64,
+    /// Dropped since the last report was queued.
+    dropped_unreported: u64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave a VecDeque half-updated in a
+    // way that matters here; keep publishing rather than poisoning the agent.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Publisher {
+    /// Starts the publishing task for `client`. Never fails: an unreachable
+    /// Redis is retried in the background.
+    pub fn start(client: redis::Client, options: PublisherOptions) -> Publisher {
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            wake: Notify::new(),
+            progress: Notify::new(),
+            in_flight: AtomicUsize::new(0),
+            published: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            connected: AtomicBool::new(false),
+            last_error: Mutex::new(Some("not connected yet".into())),
+            closing: CancellationToken::new(),
+            buffer_limit: options.buffer_limit.max(1),
+        });
+        let worker = Worker {
+            shared: shared.clone(),
+            client,
+            script: script(),
+            options,
+            conn: None,
+            in_flight: Vec::new(),
+            in_doubt: false,
+            backoff: Duration::ZERO,
+            down_since: None,
+        };
+        let task = tokio::spawn(worker.run());
+        Publisher { shared, task }
+    }
+
+    /// A handle for publishing.
+    pub fn handle(&self) -> PublisherHandle {
+        PublisherHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Flushes what is queued for up to `grace`, then stops the task. Returns
+    /// the final status; `queued > 0` means those events were not delivered.
+    pub async fn shutdown(self, grace: Duration) -> PublisherStatus {
+        self.shared.closing.cancel();
+        let handle = self.handle();
+        let mut task = self.task;
+        if tokio::time::timeout(grace, &mut task).await.is_err() {
+            task.abort();
+            let _ = task.await;
+        }
+        handle.status()
+    }
+}
+
+impl PublisherHandle {
+    /// Queues one event (a JSON object without `id`). Never blocks and never
+    /// fails: when the buffer is full the oldest queued event is dropped.
+    pub fn publish(&self, json: String) {
+        {
+            let mut q = lock(&self.shared.queue);
+            q.events.push_back(json);
+            if q.events.len() > self.shared.buffer_limit {
+                q.events.pop_front();
+                q.dropped_total += 1;
+                q.dropped_unreported += 1;
+            }
+        }
+        self.shared.wake.notify_one();
+    }
+
+    /// Queues an event (its `id` must be unset: the script assigns it).
+    pub fn publish_event(&self, event: &Event) {
+        self.publish(event.to_json());
+    }
+
+    /// A snapshot of the counters.
+    pub fn status(&self) -> PublisherStatus {
+        let (queued, dropped) = {
+            let q = lock(&self.shared.queue);
+            (q.events.len(), q.dropped_total)
+        };
+        PublisherStatus {
+            connected: self.shared.connected.load(Ordering::Relaxed),
+            last_error: lock(&self.shared.last_error).clone(),
+            queued: queued + self.shared.in_flight.load(Ordering::Relaxed),
+            published: self.shared.published.load(Ordering::Relaxed),
+            dropped,
+            batches: self.shared.batches.load(Ordering::Relaxed),
+            buffer_limit: self.shared.buffer_limit,
+        }
+    }
+
+    /// Waits until nothing is queued or in flight, up to `timeout`; returns
+    /// whether that happened. For tests, benchmarks and shutdown.
+    pub async fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let progress = self.shared.progress.notified();
+            if self.status().queued == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, progress).await.is_err() {
+                return self.status().queued == 0;
+            }
+        }
+    }
+}
+
+/// The publishing task's state.
+struct Worker {
+    shared: Arc<Shared>,
+    client: redis::Client,
+    script: redis::Script,
+    options: PublisherOptions,
+    conn: Option<MultiplexedConnection>,
+    /// The batch being sent (oldest events), kept until Redis confirms it.
+    in_flight: Vec<String>,
+    /// The last attempt to send `in_flight` may have reached Redis.
+    in_doubt: bool,
+    backoff: Duration,
+    down_since: Option<Instant>,
+}
+
+impl Worker {
+    async fn run(mut self) {
+        loop {
+            let closing = self.shared.closing.is_cancelled();
+            let idle = self.in_flight.is_empty() && !self.take_batch();
+            if idle && closing {
+                return;
+            }
+            // Connect eagerly, even when idle, so `/healthz` tells the truth.
+            if self.conn.is_none() && !self.connect().await {
+                if idle && self.shared.closing.is_cancelled() {
+                    return;
+                }
+                self.sleep_backoff().await;
+                continue;
+            }
+            if idle {
+                tokio::select! {
+                    _ = self.shared.wake.notified() => {}
+                    _ = self.shared.closing.cancelled() => {}
+                    _ = tokio::time::sleep(IDLE_PING) => self.ping().await,
+                }
+                continue;
+            }
+            if self.in_doubt && !self.resolve_doubt().await {
+                self.sleep_backoff().await;
+                continue;
+            }
+            if !self.send().await {
+                self.sleep_backoff().await;
+            }
+        }
+    }
+
+    /// While idle, checks the connection now and then so a dead Redis is
+    /// noticed (and reported) before the next event needs it.
+    async fn ping(&mut self) {
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        let result: redis::RedisResult<String> = redis::cmd("PING").query_async(conn).await;
+        if let Err(e) = result {
+            self.fail(&e.to_string(), is_connection_error(&e));
+        } else if !self.shared.connected.load(Ordering::Relaxed) {
+            self.confirm(0, false);
+        }
+    }
+
+    /// Moves the oldest queued events into `in_flight`, preceded by a drop
+    /// report when events were dropped since the last batch. Returns whether
+    /// there is anything to send.
+    fn take_batch(&mut self) -> bool {
+        let mut q = lock(&self.shared.queue);
+        if q.events.is_empty() && q.dropped_unreported == 0 {
+            return false;
+        }
+        if q.dropped_unreported > 0 {
+            let dropped = std::mem::take(&mut q.dropped_unreported);
+            self.in_flight.push(self.drop_report(dropped));
+        }
+        let n = q.events.len().min(self.options.batch_max.max(1));
+        self.in_flight.extend(q.events.drain(..n));
+        self.shared
+            .in_flight
+            .store(self.in_flight.len(), Ordering::Relaxed);
+        true
+    }
+
+    fn drop_report(&self, dropped: u64) -> String {
+        let mut event = Event::new(EventKind::Error(ErrorEvent {
+            message: format!(
+                "{dropped} events were dropped while Redis was unreachable \
+                 (the agent buffers at most {} events)",
+                self.shared.buffer_limit
+            ),
+            kind: "events_dropped".into(),
+        }));
+        event.agent = Some(self.options.agent.clone());
+        event.timestamp = Some(crate::callback::now_secs());
+        event.extra.insert("dropped".into(), dropped.into());
+        event
+            .extra
+            .insert("buffer_limit".into(), self.shared.buffer_limit.into());
+        event.to_json()
+    }
+
+    async fn connect(&mut self) -> bool {
+        match redis_conn::connect(&self.client, self.options.io_timeout).await {
+            Ok(conn) => {
+                self.conn = Some(conn);
+                if self.in_flight.is_empty() {
+                    // Nothing pending: being connected is the news.
+                    self.confirm(0, false);
+                }
+                true
+            }
+            Err(e) => {
+                self.mark_down(&e.to_string());
+                false
+            }
+        }
+    }
+
+    /// Reads the stream's tail and drops from `in_flight` whatever already
+    /// reached Redis. Returns false when Redis could not be asked.
+    async fn resolve_doubt(&mut self) -> bool {
+        let Some(conn) = self.conn.as_mut() else {
+            return false;
+        };
+        // Other agents may have appended after our batch: look a bit further back.
+        let count = self.in_flight.len() + 2000;
+        let reply = tokio::time::timeout(
+            self.options.io_timeout,
+            redis::cmd("XREVRANGE")
+                .arg(&self.options.target.stream)
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(count)
+                .query_async::<redis::streams::StreamRangeReply>(conn),
+        )
+        .await;
+        let tail = match reply {
+            Ok(Ok(tail)) => tail,
+            Ok(Err(e)) => {
+                self.fail(&e.to_string(), is_connection_error(&e));
+                return false;
+            }
+            Err(_) => {
+                self.fail("timed out reading the stream tail", true);
+                return false;
+            }
+        };
+        let stored: Vec<String> = tail
+            .ids
+            .iter()
+            .filter_map(|entry| entry.get::<String>("event"))
+            .filter_map(|frame| strip_id(&frame))
+            .collect();
+        // The newest of our events that is already stored: everything up to it landed.
+        let landed = self
+            .in_flight
+            .iter()
+            .rposition(|body| stored.iter().any(|s| s == body));
+        if let Some(i) = landed {
+            let n = i + 1;
+            self.in_flight.drain(..n);
+            self.confirm(n as u64, false);
+        }
+        self.in_doubt = false;
+        true
+    }
+
+    /// Sends `in_flight` in one script call. Returns false on failure.
+    async fn send(&mut self) -> bool {
+        let Some(conn) = self.conn.as_mut() else {
+            return false;
+        };
+        self.in_doubt = true;
+        let result = tokio::time::timeout(
+            self.options.io_timeout,
+            publish_batch(conn, &self.script, &self.options.target, &self.in_flight),
+        )
+        .await;
+        match result {
+            Ok(Ok(ids)) => {
+                self.in_doubt = false;
+                let n = self.in_flight.len() as u64;
+                debug_assert_eq!(ids.len() as u64, n);
+                self.in_flight.clear();
+                self.confirm(n, true);
+                true
+            }
+            Ok(Err(e)) => {
+                self.fail(&e.to_string(), is_connection_error(&e));
+                false
+            }
+            Err(_) => {
+                self.fail("timed out waiting for Redis to confirm a batch", true);
+                false
+            }
+        }
+    }
+
+    fn confirm(&mut self, n: u64, batch: bool) {
+        self.shared.published.fetch_add(n, Ordering::Relaxed);
+        if batch {
+            self.shared.batches.fetch_add(1, Ordering::Relaxed);
+        }
+        self.shared
+            .in_flight
+            .store(self.in_flight.len(), Ordering::Relaxed);
+        self.backoff = Duration::ZERO;
+        if !self.shared.connected.swap(true, Ordering::Relaxed) {
+            *lock(&self.shared.last_error) = None;
+            match self.down_since.take() {
+                Some(since) => tracing::info!(
+                    down_for_ms = since.elapsed().as_millis() as u64,
+                    "Redis is reachable again; flushing buffered events in order"
+                ),
+                None => tracing::info!("connected to Redis; publishing events"),
+            }
+        }
+        self.shared.progress.notify_waiters();
+    }
+
+    fn fail(&mut self, error: &str, connection_lost: bool) {
+        if connection_lost {
+            self.conn = None;
+        }
+        self.mark_down(error);
+    }
+
+    fn mark_down(&mut self, error: &str) {
+        let was_up = self.shared.connected.swap(false, Ordering::Relaxed);
+        if was_up || self.down_since.is_none() {
+            self.down_since = Some(Instant::now());
+            tracing::warn!(
+                error,
+                "cannot publish to Redis; buffering events and retrying"
+            );
+        } else {
+            tracing::debug!(error, "still cannot publish to Redis");
+        }
+        *lock(&self.shared.last_error) = Some(error.to_string());
+    }
+
+    async fn sleep_backoff(&mut self) {
+        self.backoff = if self.backoff.is_zero() {
+            self.options.backoff_min
+        } else {
+            (self.backoff * 2).min(self.options.backoff_max)
+        };
+        // Jitter keeps several agents from reconnecting in lockstep.
+        let jitter = rand::random_range(0.8..1.2);
+        let delay = self.backoff.mul_f64(jitter);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            // While closing, still retry until `shutdown`'s grace runs out.
+            _ = self.shared.closing.cancelled(), if !self.shared.closing.is_cancelled() => {}
+        }
+    }
+}
+
+/// `{"id":"…",REST` → `{REST`: the body as it was sent, for comparison.
+fn strip_id(frame: &str) -> Option<String> {
+    let rest = frame.strip_prefix("{\"id\":\"")?;
+    let end = rest.find('"')?;
+    let after = &rest[end + 1..];
+    if after == "}" {
+        return Some("{}".into());
+    }
+    after.strip_prefix(',').map(|tail| format!("{{{tail}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_id_gives_back_the_body_as_sent() {
+        assert_eq!(
+            strip_id(r#"{"id":"1-0","type":"x","a":1}"#).as_deref(),
+            Some(r#"{"type":"x","a":1}"#)
+        );
+        assert_eq!(strip_id(r#"{"id":"1-0"}"#).as_deref(), Some("{}"));
+        assert_eq!(strip_id(r#"{"type":"x"}"#), None);
+    }
+
+    #[tokio::test]
+    async fn full_buffer_drops_the_oldest_and_counts() {
+        let client = redis::Client::open("redis://127.0.0.1:1").expect("url parses");
+        let mut options = PublisherOptions::new(Target::default(), "t");
+        options.buffer_limit = 3;
+        // A batch of 1 keeps the rest in the queue while the worker cannot connect.
+        options.batch_max = 1;
+        let publisher = Publisher::start(client, options);
+        let handle = publisher.handle();
+        for i in 0..10 {
+            handle.publish(format!(r#"{{"type":"x","i":{i}}}"#));
+        }
+        let status = handle.status();
+        assert!(status.queued <= 4, "bounded: {status:?}");
+        assert!(status.dropped >= 6, "drops counted: {status:?}");
+        assert!(!status.connected);
+        let end = publisher.shutdown(Duration::from_millis(50)).await;
+        assert_eq!(end.published, 0);
+    }
+}

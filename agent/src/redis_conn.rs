@@ -1,0 +1,71 @@
+//! Connections to Redis that survive Redis going away.
+//!
+//! A `MultiplexedConnection` stays broken once its socket dies, so both the
+//! publisher and the tools hold an `Option` of one and open a new one after a
+//! connection-level error. [`SharedConn`] is that pattern for callers that
+//! share one connection (the tools); the publisher keeps its own.
+
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, ErrorKind, RedisError};
+use tokio::sync::Mutex;
+
+/// Opens a multiplexed connection with a connect and response timeout, so a
+/// hung Redis is an error after `timeout`, never a hang.
+pub async fn connect(
+    client: &redis::Client,
+    timeout: Duration,
+) -> redis::RedisResult<MultiplexedConnection> {
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout));
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+}
+
+/// Whether the error means the connection is gone (as opposed to Redis
+/// answering with an error), so the next call must reconnect.
+pub fn is_connection_error(e: &RedisError) -> bool {
+    !matches!(e.kind(), ErrorKind::Server(_) | ErrorKind::Extension)
+}
+
+/// One lazily (re)opened connection shared by many callers.
+#[derive(Debug)]
+pub struct SharedConn {
+    client: redis::Client,
+    timeout: Duration,
+    conn: Mutex<Option<MultiplexedConnection>>,
+}
+
+impl SharedConn {
+    /// Nothing is opened until the first [`SharedConn::get`].
+    pub fn new(client: redis::Client, timeout: Duration) -> Self {
+        SharedConn {
+            client,
+            timeout,
+            conn: Mutex::new(None),
+        }
+    }
+
+    /// The current connection, opening one if needed.
+    pub async fn get(&self) -> redis::RedisResult<MultiplexedConnection> {
+        let mut slot = self.conn.lock().await;
+        if let Some(conn) = slot.as_ref() {
+            return Ok(conn.clone());
+        }
+        let conn = connect(&self.client, self.timeout).await?;
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Reports the outcome of a command; a connection error forgets the connection.
+    pub async fn observe<T>(&self, result: &redis::RedisResult<T>) {
+        if let Err(e) = result
+            && is_connection_error(e)
+        {
+            *self.conn.lock().await = None;
+        }
+    }
+}

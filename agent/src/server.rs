@@ -1,0 +1,150 @@
+//! Starting and stopping the agent: wires the model, tools, publisher and
+//! HTTP routes together around a listener the caller bound.
+//!
+//! Taking the listener (not an address) lets tests and benchmarks bind port 0
+//! and read the port back; taking a [`CancellationToken`] makes stopping
+//! explicit. On stop: runs are cancelled (each ends with `run_finished`
+//! `cancelled`), the HTTP server drains, and queued events are flushed to
+//! Redis for up to [`Config::shutdown_grace`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use orchestrator_events::config::redact_url;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::a2a::tasks::TaskStore;
+use crate::agent_loop::LoopLimits;
+use crate::app::App;
+use crate::config::{Config, ModelChoice};
+use crate::model::Model;
+use crate::model::builtin::BuiltinModel;
+use crate::model::openai::OpenAiModel;
+use crate::publisher::{Publisher, PublisherOptions};
+use crate::redis_conn::SharedConn;
+use crate::runs::Runner;
+use crate::tools::Toolbox;
+use crate::tools::plans::PlanStore;
+
+/// Why the agent could not start. Each is a configuration problem, reported
+/// as one line by the binary.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The Redis URL does not parse (shown with its password hidden).
+    #[error("invalid Redis URL {url}: {reason}")]
+    RedisUrl {
+        /// The URL, redacted.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The model backend rejected its configuration.
+    #[error("model configuration: {0}")]
+    Model(#[from] crate::model::ModelError),
+    /// The listener is unusable.
+    #[error("listener: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A task store this size keeps the last few thousand A2A tasks readable.
+const TASKS_REMEMBERED: usize = 4096;
+
+/// Serves until `shutdown` is cancelled. Redis being down is not an error:
+/// the agent serves, reports it in `/healthz`, and keeps retrying.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<(), AgentError> {
+    let redacted = redact_url(&config.redis_url);
+    let client =
+        redis::Client::open(config.redis_url.as_str()).map_err(|e| AgentError::RedisUrl {
+            url: redacted.clone(),
+            reason: e.to_string(),
+        })?;
+    let model: Arc<dyn Model> = match &config.model {
+        ModelChoice::Builtin => Arc::new(BuiltinModel::new(config.pace)),
+        ModelChoice::OpenAi(c) => Arc::new(OpenAiModel::new(c.clone())?),
+        ModelChoice::Custom(m) => m.clone(),
+    };
+    let addr = listener.local_addr()?;
+
+    let mut options = PublisherOptions::new(config.target(), config.name.clone());
+    options.buffer_limit = config.event_buffer;
+    let publisher = Publisher::start(client.clone(), options);
+
+    let conn = Arc::new(SharedConn::new(client, Duration::from_secs(3)));
+    let tools = PlanStore::new(conn, config.plans_prefix.clone())
+        .tools()
+        .into_iter()
+        .fold(Toolbox::new(), Toolbox::with);
+    let runner = Runner::new(
+        config.name.clone(),
+        model,
+        tools,
+        publisher.handle(),
+        LoopLimits {
+            max_steps: config.max_steps,
+        },
+        config.max_runs,
+    );
+    let app = Arc::new(App {
+        name: config.name.clone(),
+        runner: runner.clone(),
+        tasks: Arc::new(TaskStore::new(TASKS_REMEMBERED)),
+        publisher: publisher.handle(),
+        redis_url_redacted: redacted.clone(),
+        token: config.token.clone(),
+        body_limit: config.body_limit,
+        base_url: config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}/")),
+        started: Instant::now(),
+    });
+
+    tracing::info!(
+        listen = %addr,
+        agent = %config.name,
+        model = %runner.model_description(),
+        redis = %redacted,
+        channel = %config.channel,
+        stream = %config.stream,
+        auth = config.token.is_some(),
+        "orchestrator agent listening"
+    );
+
+    // Stop order: cancel runs first (their last events are queued), then let
+    // the HTTP server finish the requests waiting on those runs.
+    let stop_runs = {
+        let shutdown = shutdown.clone();
+        let runner = runner.clone();
+        async move {
+            shutdown.cancelled().await;
+            tracing::info!("shutting down: cancelling runs in flight");
+            runner.cancel_all();
+        }
+    };
+    let server = warp::serve(crate::http::routes(app))
+        .incoming(listener)
+        .graceful(stop_runs)
+        .run();
+    tokio::select! {
+        _ = server => {}
+        _ = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(config.shutdown_grace).await;
+        } => tracing::warn!("some connections were still open after the grace period; closing"),
+    }
+
+    let status = publisher.shutdown(config.shutdown_grace).await;
+    if status.queued > 0 {
+        tracing::warn!(
+            undelivered = status.queued,
+            "stopped with events that never reached Redis"
+        );
+    }
+    tracing::info!(published = status.published, "orchestrator agent stopped");
+    Ok(())
+}
