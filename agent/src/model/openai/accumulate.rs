@@ -76,11 +76,6 @@ impl ToolCalls {
         }
     }
 
-    /// Whether no fragment is waiting.
-    pub fn is_empty(&self) -> bool {
-        self.calls.is_empty()
-    }
-
     /// Takes the complete calls, in index order. Empty arguments mean "no
     /// arguments" (`{}`), as servers send for parameterless tools.
     pub fn take(&mut self) -> Vec<ToolCall> {
@@ -151,7 +146,7 @@ mod tests {
             ),
             ("b", "second", "{\"y\":2}")
         );
-        assert!(calls.is_empty());
+        assert!(calls.take().is_empty(), "taking empties the assembler");
     }
 
     #[test]

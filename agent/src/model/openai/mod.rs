@@ -3,10 +3,12 @@
 //!
 //! Layout, one concept per file:
 //! - this file: the configuration and the [`Model`] implementation;
-//! - [`turn`]: one HTTP exchange — request, retries, timeouts, reading the body;
-//! - [`decode`]: response bytes → [`Delta`](super::Delta)s, no I/O;
-//! - [`sse`]: the event-stream framing; [`accumulate`]: tool-call fragments;
-//! - [`wire`]: the JSON shapes; [`retry`]: which failures to retry and when.
+//! - `turn`: one HTTP exchange — request, retries, timeouts, reading the body;
+//! - `decode`: response bytes → [`Delta`](super::Delta)s, no I/O;
+//! - `sse`: the event-stream framing; `accumulate`: tool-call fragments;
+//! - `wire`: the JSON shapes; `retry`: which failures to retry and when.
+//!
+//! Only the configuration and the model are public: the rest is how.
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,12 +19,12 @@ use reqwest::header::{HeaderValue, InvalidHeaderValue};
 
 use super::{DeltaStream, Model, ModelError, TurnRequest};
 
-pub mod accumulate;
-pub mod decode;
-pub mod retry;
-pub mod sse;
-pub mod turn;
-pub mod wire;
+mod accumulate;
+mod decode;
+mod retry;
+mod sse;
+mod turn;
+mod wire;
 
 /// Settings for an OpenAI-compatible endpoint (OpenAI, Ollama, vLLM, llama.cpp…).
 #[derive(Clone)]
