@@ -260,20 +260,20 @@ struct Worker {
 impl Worker {
     async fn run(mut self) {
         loop {
-            let closing = self.shared.closing.is_cancelled();
-            let idle = self.in_flight.is_empty() && !self.take_batch();
-            if idle && closing {
-                return;
-            }
-            // Connect eagerly, even when idle, so `/healthz` tells the truth.
+            // Connect first, even when idle, so `/healthz` tells the truth;
+            // and take nothing from the queue while disconnected, so the
+            // buffer bound applies to everything waiting.
             if self.conn.is_none() && !self.connect().await {
-                if idle && self.shared.closing.is_cancelled() {
+                if self.shared.closing.is_cancelled() && self.nothing_pending() {
                     return;
                 }
                 self.sleep_backoff().await;
                 continue;
             }
-            if idle {
+            if self.in_flight.is_empty() && !self.take_batch() {
+                if self.shared.closing.is_cancelled() {
+                    return;
+                }
                 tokio::select! {
                     _ = self.shared.wake.notified() => {}
                     _ = self.shared.closing.cancelled() => {}
@@ -288,6 +288,13 @@ impl Worker {
             if !self.send().await {
                 self.sleep_backoff().await;
             }
+        }
+    }
+
+    fn nothing_pending(&self) -> bool {
+        self.in_flight.is_empty() && {
+            let q = lock(&self.shared.queue);
+            q.events.is_empty() && q.dropped_unreported == 0
         }
     }
 
@@ -531,16 +538,15 @@ mod tests {
         let client = redis::Client::open("redis://127.0.0.1:1").expect("url parses");
         let mut options = PublisherOptions::new(Target::default(), "t");
         options.buffer_limit = 3;
-        // A batch of 1 keeps the rest in the queue while the worker cannot connect.
-        options.batch_max = 1;
         let publisher = Publisher::start(client, options);
         let handle = publisher.handle();
         for i in 0..10 {
             handle.publish(format!(r#"{{"type":"x","i":{i}}}"#));
         }
         let status = handle.status();
-        assert!(status.queued <= 4, "bounded: {status:?}");
-        assert!(status.dropped >= 6, "drops counted: {status:?}");
+        // Nothing is taken from the queue while Redis is unreachable.
+        assert_eq!(status.queued, 3, "bounded: {status:?}");
+        assert_eq!(status.dropped, 7, "drops counted: {status:?}");
         assert!(!status.connected);
         let end = publisher.shutdown(Duration::from_millis(50)).await;
         assert_eq!(end.published, 0);
