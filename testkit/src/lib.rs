@@ -4,9 +4,10 @@
 //!   killed on drop. Tests never touch the shared Redis on 6379.
 //! - [`free_port`]: a port nobody listens on right now.
 //! - [`ChildGuard`]: a spawned process that is killed when the test ends, pass or fail.
+//! - [`workspace_bin`]: the path of one of the workspace's binaries, built if missing.
 
 mod process;
 mod redis_server;
 
-pub use process::{ChildGuard, free_port, wait_for_port};
+pub use process::{ChildGuard, free_port, wait_for_port, workspace_bin};
 pub use redis_server::{RedisServer, RedisServerError};

@@ -72,3 +72,37 @@ impl Drop for ChildGuard {
         let _ = self.0.wait();
     }
 }
+
+/// Path of a workspace binary (e.g. `orchestrator-bridge`) built in the same
+/// profile as the running test or benchmark: tests run from `target/<profile>/deps/`,
+/// binaries sit in `target/<profile>/`. When it is missing, it is built with
+/// `cargo build -p <package> --bin <name>` (release when the caller runs in release).
+pub fn workspace_bin(package: &str, name: &str) -> io::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    let mut dir = exe
+        .parent()
+        .ok_or_else(|| io::Error::other("current exe has no parent dir"))?
+        .to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(name);
+    if path.exists() {
+        return Ok(path);
+    }
+    let release = dir.file_name().is_some_and(|n| n == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", package, "--bin", name]);
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd.status()?;
+    if !status.success() || !path.exists() {
+        return Err(io::Error::other(format!(
+            "{name} is not built and `cargo build -p {package} --bin {name}` failed ({status}); \
+             build it first: cargo build --workspace --bins"
+        )));
+    }
+    Ok(path)
+}
