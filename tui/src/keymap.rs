@@ -99,7 +99,7 @@ pub static KEYMAP: &[Binding] = &[
     bind!(
         Navigate,
         [k('j'), code(KeyCode::Down)],
-        "j ↓",
+        "j Down",
         Action::Move(1),
         "next row",
         None
@@ -107,9 +107,9 @@ pub static KEYMAP: &[Binding] = &[
     bind!(
         Navigate,
         [k('k'), code(KeyCode::Up)],
-        "k ↑",
+        "k Up",
         Action::Move(-1),
-        "previous row (pauses follow)",
+        "previous row, pause",
         None
     ),
     bind!(
@@ -157,7 +157,7 @@ pub static KEYMAP: &[Binding] = &[
         [k('/')],
         "/",
         Action::SearchPrompt,
-        "search (highlights, moves)",
+        "search and highlight",
         Some("search")
     ),
     bind!(
@@ -181,7 +181,7 @@ pub static KEYMAP: &[Binding] = &[
         [k('&')],
         "&",
         Action::FilterPrompt,
-        "filter: type: agent: run: text, -x",
+        "filter by type/agent/text",
         Some("filter")
     ),
     bind!(

@@ -4,8 +4,9 @@
 //! a chunk, a tool's name with its compact input, a result's status and
 //! duration. Long values are cut here (at [`MAX_FIELD_CHARS`]) so one huge tool
 //! input cannot make every later operation on its row slow; the full event is
-//! always in the detail pane. Control characters are not removed here; the
-//! drawing code does that for everything it puts on screen.
+//! always in the detail pane. The summaries' own punctuation is ASCII, so they
+//! read the same on any terminal. Control characters are not removed here;
+//! the drawing code does that for everything it puts on screen.
 
 use orchestrator_events::event::{RunStatus, ToolStatus, Usage};
 use orchestrator_events::frame::StatusKind;
@@ -15,11 +16,11 @@ use serde_json::Value;
 /// Longest value (in characters) kept in a summary, beyond text chunks.
 pub const MAX_FIELD_CHARS: usize = 300;
 
-/// Cuts `s` to at most `max` characters, adding `…` when cut.
+/// Cuts `s` to at most `max` characters, adding `...` when cut.
 pub fn cut(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         None => s.to_string(),
-        Some((at, _)) => format!("{}…", &s[..at]),
+        Some((at, _)) => format!("{}...", &s[..at]),
     }
 }
 
@@ -43,9 +44,9 @@ pub fn duration_ms(ms: u64) -> String {
     }
 }
 
-/// Token usage as `in→out tok`.
+/// Token usage as `12 in, 34 out tokens`.
 pub fn usage(u: &Usage) -> String {
-    format!("{}→{} tok", u.input_tokens, u.output_tokens)
+    format!("{} in, {} out tokens", u.input_tokens, u.output_tokens)
 }
 
 /// The status of a tool result, as a word.
@@ -92,7 +93,7 @@ pub fn summarize(event: &Event) -> String {
             }
         }
         EventKind::ToolResult(r) => format!(
-            "{} → {} {} {}",
+            "{} -> {} {} {}",
             r.tool_name,
             tool_status(r.status),
             duration_ms(r.duration_ms),
@@ -104,7 +105,7 @@ pub fn summarize(event: &Event) -> String {
         EventKind::RunFinished(f) => {
             let mut s = format!("{} in {}", run_status(f.status), duration_ms(f.duration_ms));
             if let Some(u) = &f.usage {
-                s.push_str(" · ");
+                s.push_str(", ");
                 s.push_str(&usage(u));
             }
             s
@@ -112,13 +113,13 @@ pub fn summarize(event: &Event) -> String {
         EventKind::Error(e) => format!("{}: {}", e.kind, cut(&e.message, MAX_FIELD_CHARS)),
         EventKind::BridgeHello(h) => {
             let redis = match h.redis {
-                Some(true) => " · redis up",
-                Some(false) => " · redis down",
+                Some(true) => ", redis up",
+                Some(false) => ", redis down",
                 None => "",
             };
             let newest = h
                 .newest_id
-                .map(|id| format!(" · newest {id}"))
+                .map(|id| format!(", newest {id}"))
                 .unwrap_or_default();
             format!("bridge {}{newest}{redis}", h.version)
         }
@@ -129,16 +130,16 @@ pub fn summarize(event: &Event) -> String {
                 out.push_str(&cut(&s.message, MAX_FIELD_CHARS));
             }
             if let Some(n) = s.dropped {
-                out.push_str(&format!(" · dropped {n}"));
+                out.push_str(&format!(", dropped {n}"));
             }
             if let (Some(from), Some(to)) = (s.from, s.to) {
-                out.push_str(&format!(" · {from}..{to}"));
+                out.push_str(&format!(", {from}..{to}"));
             }
             if let Some(from) = s.resume_from {
-                out.push_str(&format!(" · resume from {from}"));
+                out.push_str(&format!(", resume from {from}"));
             }
             if let Some(n) = s.replayed {
-                out.push_str(&format!(" · {n} replayed"));
+                out.push_str(&format!(", {n} replayed"));
             }
             out
         }
@@ -180,27 +181,27 @@ mod tests {
             sum(
                 r#"{"type":"tool_result","tool_use_id":"t1","tool_name":"search","status":"error","output":"boom","duration_ms":1500}"#
             ),
-            "search → error 1.5s boom"
+            "search -> error 1.5s boom"
         );
         assert_eq!(
             sum(
                 r#"{"type":"run_finished","status":"completed","duration_ms":61000,"usage":{"input_tokens":3,"output_tokens":4}}"#
             ),
-            "completed in 1m01s · 3→4 tok"
+            "completed in 1m01s, 3 in, 4 out tokens"
         );
         assert_eq!(sum(r#"{"type":"mystery","x":1}"#), r#"mystery {"x":1}"#);
         assert_eq!(
             sum(
                 r#"{"type":"bridge_status","status":"gap","message":"lost","from":"1-0","to":"5-0"}"#
             ),
-            "gap: lost · 1-0..5-0"
+            "gap: lost, 1-0..5-0"
         );
     }
 
     #[test]
     fn cuts_long_values() {
-        assert_eq!(cut("abcdef", 3), "abc…");
+        assert_eq!(cut("abcdef", 3), "abc...");
         assert_eq!(cut("abc", 3), "abc");
-        assert_eq!(cut("ééé", 2), "éé…");
+        assert_eq!(cut("ééé", 2), "éé...");
     }
 }

@@ -385,7 +385,7 @@ impl Store {
                     && let (Some(start), Some(first)) = (t.started, t.first_text)
                 {
                     let ms = ((first - start) * 1000.0).max(0.0).round() as u64;
-                    text.push_str(&format!(" · first text {}", summary::duration_ms(ms)));
+                    text.push_str(&format!(", first text {}", summary::duration_ms(ms)));
                 }
                 RowChange::New(self.push_row(new_row(text, entry.kind)))
             }
@@ -602,7 +602,10 @@ mod tests {
         );
         s.ingest(frame(r#"{"type":"run_finished","status":"completed","duration_ms":2000,"usage":{"input_tokens":10,"output_tokens":5},"run_id":"r","timestamp":102.0}"#), 0.0);
         let row = s.row(2).expect("row");
-        assert_eq!(row.text, "completed in 2.0s · 10→5 tok · first text 800ms");
+        assert_eq!(
+            row.text,
+            "completed in 2.0s, 10 in, 5 out tokens, first text 800ms"
+        );
         assert!(
             !s.row(1).expect("text row").open,
             "run_finished closes the message"

@@ -117,7 +117,7 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         Source::Live { url } => url.clone(),
         Source::Replay { path } => path.clone(),
     };
-    let room = usize::from(area.width).saturating_sub(left_w + right_w + 3);
+    let room = usize::from(area.width).saturating_sub(left_w + right_w + 4);
     let mut spans = vec![Span::raw(" "), Span::styled(label, style), sep.clone()];
     spans.extend(text::spans(
         &target,
@@ -127,7 +127,9 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         t.icons.ellipsis,
     ));
     let used: usize = spans.iter().map(|s| text::width(&s.content)).sum();
-    let pad = usize::from(area.width).saturating_sub(used + right_w + 1);
+    let pad = usize::from(area.width)
+        .saturating_sub(used + right_w + 1)
+        .max(1);
     spans.push(Span::raw(" ".repeat(pad)));
     spans.extend(right);
     buf.set_style(area, t.bar());
@@ -151,7 +153,7 @@ pub fn render_info(app: &App, area: Rect, buf: &mut Buffer) {
         parts.push(vec![Span::styled(format!("{} follow", i.follow), t.good())]);
     } else if app.unseen > 0 {
         parts.push(vec![Span::styled(
-            format!("{} paused · {} new", i.paused, thousands(app.unseen)),
+            format!("{} paused, {} new", i.paused, thousands(app.unseen)),
             t.waiting(),
         )]);
     } else {
@@ -219,7 +221,7 @@ pub fn render_info(app: &App, area: Rect, buf: &mut Buffer) {
             .map(text::cleaned)
             .unwrap_or_default();
         let n = if app.conn.gaps > 1 {
-            format!(" ×{}", app.conn.gaps)
+            format!(" x{}", app.conn.gaps)
         } else {
             String::new()
         };
@@ -260,10 +262,10 @@ pub fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     buf.set_style(area, t.bar());
     if let Some(prompt) = &app.prompt {
         let (lead, hint) = match prompt.kind {
-            PromptKind::Search => ("/", "  Enter search · Esc cancel"),
+            PromptKind::Search => ("/", "  Enter search, Esc cancel"),
             PromptKind::Filter => (
                 "&",
-                "  e.g. type:tool -agent:x run:ab12 text -noise · Enter apply",
+                "  e.g. type:tool -agent:x run:ab12 text -noise, Enter apply",
             ),
         };
         let input = text::cleaned(&prompt.input);
@@ -277,7 +279,10 @@ pub fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
             None,
             t.icons.ellipsis,
         ));
-        spans.push(Span::styled("█", Style::new()));
+        spans.push(Span::styled(
+            if t.is_ascii() { "_" } else { "█" },
+            Style::new(),
+        ));
         spans.push(Span::styled(hint, t.dim()));
         buf.set_line(area.x, area.y, &Line::from(spans), area.width);
         return;

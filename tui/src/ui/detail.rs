@@ -60,9 +60,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         })
         .unwrap_or_else(|| " detail ".into());
     let hint = if focus {
-        " j/k scroll · Tab log · Esc close "
+        " j/k scroll, Tab log, Esc close "
     } else {
-        " Tab focus · Esc close "
+        " Tab focus, Esc close "
     };
     let border_style = if focus { theme.key() } else { theme.dim() };
     let block = Block::new()

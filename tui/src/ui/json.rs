@@ -23,7 +23,7 @@ pub fn lines(value: &Value, theme: &Theme, max_lines: usize) -> Vec<Line<'static
     p.flush();
     if p.out.len() > max_lines {
         p.out.truncate(max_lines);
-        p.out.push(Line::styled("… (cut)", theme.dim()));
+        p.out.push(Line::styled("... (cut)", theme.dim()));
     }
     p.out
 }

@@ -141,13 +141,13 @@ fn render_placeholder(app: &App, area: Rect, buf: &mut Buffer) {
         )
     } else {
         match &app.conn.state {
-            ConnState::Connecting { .. } => "Connecting…".to_string(),
+            ConnState::Connecting { .. } => "Connecting...".to_string(),
             ConnState::Reconnecting { reason, .. } => {
                 format!("Waiting for the bridge ({}).", text::cleaned(reason))
             }
             ConnState::Failed { reason } => format!("Failed: {}", text::cleaned(reason)),
-            ConnState::Live => "Live. Waiting for events…".to_string(),
-            ConnState::Replaying => "Reading the recording…".to_string(),
+            ConnState::Live => "Live. Waiting for events...".to_string(),
+            ConnState::Replaying => "Reading the recording...".to_string(),
             ConnState::ReplayDone { .. } => "The recording has no events.".to_string(),
         }
     };
