@@ -106,7 +106,7 @@ async fn arguments_that_are_not_json_become_a_tool_error_the_model_is_told_about
     assert_eq!(events.last().unwrap()["status"], "completed");
 
     // The second turn saw the error as the tool's answer.
-    let seen = model.seen.lock().unwrap();
+    let seen = model.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2);
     match seen[1].messages.last() {
         Some(Message::Tool {
