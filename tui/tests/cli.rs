@@ -55,16 +55,40 @@ async fn lines(child: &mut Child, n: usize) -> Vec<String> {
 async fn user_errors_are_one_line_with_exit_code_2() {
     for (args, needle) in [
         (vec!["not a url", "--plain"], "invalid URL"),
-        (vec!["wss://example.org/ws", "--plain"], "unsupported URL scheme"),
-        (vec!["ws://127.0.0.1:1/ws", "--plain", "--types", "a b"], "--types"),
-        (vec!["--replay", "/nonexistent/file.jsonl", "--plain"], "cannot read"),
-        (vec!["ws://127.0.0.1:1/ws", "--plain", "--record", "/nonexistent/dir/x.jsonl"], "--record"),
+        (
+            vec!["wss://example.org/ws", "--plain"],
+            "unsupported URL scheme",
+        ),
+        (
+            vec!["ws://127.0.0.1:1/ws", "--plain", "--types", "a b"],
+            "--types",
+        ),
+        (
+            vec!["--replay", "/nonexistent/file.jsonl", "--plain"],
+            "cannot read",
+        ),
+        (
+            vec![
+                "ws://127.0.0.1:1/ws",
+                "--plain",
+                "--record",
+                "/nonexistent/dir/x.jsonl",
+            ],
+            "--record",
+        ),
     ] {
         let out = output(&args).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: one line: {stderr}");
-        assert!(stderr.starts_with("orchestrator-tui: ") && stderr.contains(needle), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim().lines().count(),
+            1,
+            "{args:?}: one line: {stderr}"
+        );
+        assert!(
+            stderr.starts_with("orchestrator-tui: ") && stderr.contains(needle),
+            "{args:?}: {stderr}"
+        );
         assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
     }
     let out = output(&["--no-such-flag"]).await;
@@ -76,9 +100,17 @@ async fn user_errors_are_one_line_with_exit_code_2() {
 #[tokio::test]
 async fn plain_prints_one_human_line_per_event() {
     let mut server = Server::start().await;
-    let mut child = cmd(&[&server.url, "--plain", "--utc", "--types", "error", "--token", "tok"])
-        .spawn()
-        .expect("spawn");
+    let mut child = cmd(&[
+        &server.url,
+        "--plain",
+        "--utc",
+        "--types",
+        "error",
+        "--token",
+        "tok",
+    ])
+    .spawn()
+    .expect("spawn");
     let mut conn = server.next().await;
     assert_eq!(conn.param("types").as_deref(), Some("error"));
     assert_eq!(conn.param("token").as_deref(), Some("tok"));
@@ -87,8 +119,14 @@ async fn plain_prints_one_human_line_per_event() {
     conn.send("{broken\u{1b}[2J").await;
     let got = lines(&mut child, 3).await;
     assert!(got[0].contains("bridge test"), "{got:?}");
-    assert_eq!(got[1], r#"01:50:56 🔧 orchestrator/abcdef12 search {"q":"x"}"#);
-    assert!(got[2].contains("🚫 malformed (not JSON") && !got[2].contains('\u{1b}'), "{got:?}");
+    assert_eq!(
+        got[1],
+        r#"01:50:56 🔧 orchestrator/abcdef12 search {"q":"x"}"#
+    );
+    assert!(
+        got[2].contains("🚫 malformed (not JSON") && !got[2].contains('\u{1b}'),
+        "{got:?}"
+    );
     child.kill().await.expect("kill");
 }
 
@@ -124,9 +162,17 @@ async fn record_then_replay_shows_the_same_frames() {
     let file = dir.path().join("session.jsonl");
     let file_s = file.to_str().expect("utf-8 path");
     let mut server = Server::start().await;
-    let mut child = cmd(&[&server.url, "--json", "--record", file_s]).spawn().expect("spawn");
+    let mut child = cmd(&[&server.url, "--json", "--record", file_s])
+        .spawn()
+        .expect("spawn");
     let mut conn = server.next().await;
-    let sent = [hello("e"), event(1), "{\n \"type\": \"x\"\n}".to_string(), "oops".to_string(), event(2)];
+    let sent = [
+        hello("e"),
+        event(1),
+        "{\n \"type\": \"x\"\n}".to_string(),
+        "oops".to_string(),
+        event(2),
+    ];
     for s in &sent {
         conn.send(s.clone()).await;
     }
@@ -139,16 +185,30 @@ async fn record_then_replay_shows_the_same_frames() {
         if text.lines().count() == sent.len() {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "recording incomplete: {text}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "recording incomplete: {text}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     child.kill().await.expect("kill");
 
     let out = output(&["--replay", file_s, "--json"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let replayed: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replayed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
     assert_eq!(replayed, live, "replay prints what was seen live");
-    assert_eq!(replayed[2], r#"{"type":"x"}"#, "multi-line frames are recorded on one line");
+    assert_eq!(
+        replayed[2], r#"{"type":"x"}"#,
+        "multi-line frames are recorded on one line"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("replay done: 5 lines"));
 }
 
