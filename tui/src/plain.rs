@@ -60,7 +60,7 @@ fn human(event: &Event, theme: &Theme, zone: Zone, now_wall: f64) -> String {
     }
     if let Some(run) = &event.run_id {
         who.push('/');
-        who.extend(run.chars().take(8));
+        who.push_str(crate::ui::log::short_run(run, 8));
     }
     let who = if who.is_empty() {
         String::new()
@@ -216,7 +216,7 @@ mod tests {
         );
         assert_eq!(
             line(&f, Format::Plain, &theme, Zone::utc(), 9.0),
-            r#"00:00:00 $> ag/r1234567 t {"a":1}"#
+            r#"00:00:00 $> ag/23456789 t {"a":1}"#
         );
         assert_eq!(line(&f, Format::Json, &theme, Zone::utc(), 9.0), f.text);
         let bad = Frame::parse("oops\u{1b}[2J");

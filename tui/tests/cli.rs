@@ -121,7 +121,7 @@ async fn plain_prints_one_human_line_per_event() {
     assert!(got[0].contains("bridge test"), "{got:?}");
     assert_eq!(
         got[1],
-        r#"01:50:56 🔧 orchestrator/abcdef12 search {"q":"x"}"#
+        r#"01:50:56 🔧 orchestrator/ef123456 search {"q":"x"}"#
     );
     assert!(
         got[2].contains("🚫 malformed (not JSON") && !got[2].contains('\u{1b}'),

@@ -10,8 +10,8 @@
 //! type:tool -type:reasoning agent:planner -agent:noisy run:3f2a timeout -debug "two words"
 //! ```
 //!
-//! `-` or `!` before a term excludes. `run:` matches a run id by prefix, since
-//! people type the short id the log shows. Text matching is "smart case": a
+//! `-` or `!` before a term excludes. `run:` matches any part of a run id,
+//! since people type the short id the log shows (its end). Text matching is "smart case": a
 //! pattern with an upper-case letter is case-sensitive, otherwise not.
 
 use crate::app::store::LineRef;
@@ -111,9 +111,9 @@ pub struct ViewFilter {
     pub only_agents: Vec<String>,
     /// Agents to hide.
     pub hide_agents: Vec<String>,
-    /// Run id prefixes to keep (empty: all).
+    /// Run id parts to keep (empty: all).
     pub only_runs: Vec<String>,
-    /// Run id prefixes to hide.
+    /// Run id parts to hide.
     pub hide_runs: Vec<String>,
     /// Text every shown row contains.
     pub text: Vec<Pattern>,
@@ -148,14 +148,14 @@ impl ViewFilter {
             && !self
                 .only_runs
                 .iter()
-                .any(|r| !run.is_empty() && run.starts_with(r.as_str()))
+                .any(|r| !run.is_empty() && run.contains(r.as_str()))
         {
             return false;
         }
         if self
             .hide_runs
             .iter()
-            .any(|r| !run.is_empty() && run.starts_with(r.as_str()))
+            .any(|r| !run.is_empty() && run.contains(r.as_str()))
         {
             return false;
         }
@@ -343,6 +343,8 @@ mod tests {
         assert!(!f.matches(&line(Kind::ToolUse, "a", "xyz", "timeout")));
         assert!(!f.matches(&line(Kind::ToolUse, "a", "abc", "timeout debug")));
         assert!(!f.matches(&line(Kind::ToolUse, "a", "abc", "nothing")));
+        // Any part of the run id matches: people type the end the log shows.
+        assert!(f.matches(&line(Kind::ToolUse, "a", "run-00ab", "timeout")));
     }
 
     #[test]

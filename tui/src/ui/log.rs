@@ -27,6 +27,16 @@ fn columns(width: u16) -> (usize, usize) {
     }
 }
 
+/// The last `n` characters of a run id: ids share a prefix (`run-…`), the
+/// end tells them apart.
+pub fn short_run(run: &str, n: usize) -> &str {
+    match run.char_indices().rev().nth(n.saturating_sub(1)) {
+        Some((i, _)) if n > 0 => &run[i..],
+        _ if n == 0 => "",
+        _ => run,
+    }
+}
+
 /// Draws the log into `area`.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if area.height == 0 {
@@ -76,8 +86,7 @@ pub fn row_line(app: &App, line: &LineRef<'_>, width: u16) -> Line<'static> {
         used += agent_w + 1;
     }
     if run_w > 0 {
-        let run: String = line.run_id.unwrap_or("-").chars().take(run_w).collect();
-        let run = text::cleaned(&run);
+        let run = text::cleaned(short_run(line.run_id.unwrap_or("-"), run_w));
         let pad = run_w.saturating_sub(text::width(&run)) + 1;
         spans.push(Span::styled(run, theme.dim()));
         spans.push(Span::raw(" ".repeat(pad)));
@@ -156,4 +165,17 @@ fn render_placeholder(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(Line::styled(msg, theme.dim()))
         .alignment(Alignment::Center)
         .render(row, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_run_keeps_the_end() {
+        assert_eq!(short_run("run-3f2a9c1e7d00", 6), "1e7d00");
+        assert_eq!(short_run("abc", 6), "abc");
+        assert_eq!(short_run("ééééééé", 2), "éé");
+        assert_eq!(short_run("abc", 0), "");
+    }
 }
