@@ -9,6 +9,8 @@
 //! cargo run -p orchestrator-tui -- ws://127.0.0.1:8123/ws/orchestrator
 //! ```
 
+#![allow(clippy::result_large_err)] // tungstenite's handshake callback type
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
