@@ -34,6 +34,9 @@ async fn bodies_over_the_limit_are_refused_with_413() {
     assert_eq!(body["kind"], "payload_too_large");
     let (status, _) = post_raw(&agent, "/", big.clone()).await;
     assert_eq!(status, 413);
+    // A body far over the limit still gets its 413 (not a broken pipe).
+    let (status, _) = post_raw(&agent, "/chat", "x".repeat(3 * 1024 * 1024)).await;
+    assert_eq!(status, 413);
     // Without Content-Length (chunked), the limit still holds.
     let chunks: Vec<Result<String, std::io::Error>> = big
         .as_bytes()

@@ -5,6 +5,8 @@
 //! answer is always this agent's JSON error with the right status (warp's
 //! rejection merging across routes would otherwise turn a 401 into a 405).
 
+use std::time::Duration;
+
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use warp::http::StatusCode;
@@ -67,11 +69,12 @@ where
             &format!("the request body exceeds the limit of {limit} bytes"),
         )
     };
+    let mut body = std::pin::pin!(body);
     if content_length.is_some_and(|n| n > limit as u64) {
+        drain(body).await;
         return Err(too_large());
     }
     let mut out = BytesMut::new();
-    let mut body = std::pin::pin!(body);
     while let Some(chunk) = body.next().await {
         let mut chunk = chunk.map_err(|e| {
             json_error(
@@ -81,6 +84,7 @@ where
             )
         })?;
         if out.len() + chunk.remaining() > limit {
+            drain(body).await;
             return Err(too_large());
         }
         while chunk.has_remaining() {
@@ -91,6 +95,33 @@ where
         }
     }
     Ok(out.freeze())
+}
+
+/// Most bytes read and thrown away before refusing a request.
+const DRAIN_MAX: usize = 8 * 1024 * 1024;
+/// Longest time spent doing so.
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// Reads and discards what the client is still sending (bounded in bytes
+/// and time) before a refusal, so an ordinary client that writes its whole
+/// body before reading sees our 401/413 rather than a broken pipe. Past the
+/// bound the connection is simply closed.
+pub async fn drain<S, B>(body: S)
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let mut body = std::pin::pin!(body);
+    let mut seen = 0usize;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(chunk)) = body.next().await {
+            seen += chunk.remaining();
+            if seen > DRAIN_MAX {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 #[cfg(test)]

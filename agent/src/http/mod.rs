@@ -71,6 +71,7 @@ where
     Fut: Future<Output = Response>,
 {
     if let Err(response) = guard::check_token(app.token.as_deref(), authorization.as_deref()) {
+        guard::drain(body).await;
         return response;
     }
     match guard::read_body(content_length, body, app.body_limit).await {
