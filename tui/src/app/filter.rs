@@ -10,6 +10,7 @@
 //! type:tool -type:reasoning agent:planner -agent:noisy run:3f2a timeout -debug "two words"
 //! ```
 //!
+//! Text terms (and search) look at what a row shows: summary, agent, run id.
 //! `-` or `!` before a term excludes. `run:` matches any part of a run id,
 //! since people type the short id the log shows (its end). Text matching is "smart case": a
 //! pattern with an upper-case letter is case-sensitive, otherwise not.
@@ -98,6 +99,13 @@ impl Pattern {
     pub fn matches(&self, hay: &str) -> bool {
         self.find_from(hay, 0).is_some()
     }
+
+    /// Whether a row shows the pattern anywhere: summary, agent or run id.
+    pub fn matches_line(&self, line: &LineRef<'_>) -> bool {
+        self.matches(line.text)
+            || line.agent.is_some_and(|a| self.matches(a))
+            || line.run_id.is_some_and(|r| self.matches(r))
+    }
 }
 
 /// Include/exclude lists over rows.
@@ -159,8 +167,8 @@ impl ViewFilter {
         {
             return false;
         }
-        self.text.iter().all(|p| p.matches(line.text))
-            && !self.hide_text.iter().any(|p| p.matches(line.text))
+        self.text.iter().all(|p| p.matches_line(line))
+            && !self.hide_text.iter().any(|p| p.matches_line(line))
     }
 
     /// Shows or hides a category (the number keys). Hiding a category that was

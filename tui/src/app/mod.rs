@@ -296,6 +296,10 @@ impl App {
     pub fn apply(&mut self, event: ClientEvent) {
         match event {
             ClientEvent::State(state) => {
+                if state != ConnState::Live {
+                    // Redis as seen through a bridge we are not connected to is unknown.
+                    self.conn.redis = None;
+                }
                 self.conn.state = state;
                 self.conn.since = self.now.mono;
             }
@@ -510,7 +514,7 @@ impl App {
             let hit = self
                 .store
                 .line(self.mode, self.visible[pos])
-                .is_some_and(|l| pattern.matches(l.text));
+                .is_some_and(|l| pattern.matches_line(&l));
             if hit {
                 self.pause();
                 self.select_pos(pos);

@@ -79,7 +79,8 @@ pub fn row_line(app: &App, line: &LineRef<'_>, width: u16) -> Line<'static> {
     if agent_w > 0 {
         let agent = line.agent.unwrap_or("-");
         let fit = text::fit_head(agent, agent_w);
-        let mut s = text::spans(agent, fit, theme.agent(), None, icons.ellipsis);
+        let search = app.search.as_ref().map(|p| (p, theme.highlight()));
+        let mut s = text::spans(agent, fit, theme.agent(), search, icons.ellipsis);
         let w: usize = s.iter().map(|s| text::width(&s.content)).sum();
         s.push(Span::raw(" ".repeat(agent_w - w.min(agent_w) + 1)));
         spans.extend(s);
