@@ -477,7 +477,16 @@ impl Task {
                         self.epoch.clone_from(&hello.epoch);
                     }
                     EventKind::BridgeStatus(status) => match status.status {
-                        StatusKind::HistoryReset => self.dedup.clear(),
+                        StatusKind::HistoryReset | StatusKind::RedisUp => {
+                            // The bridge names the stream's current epoch here
+                            // when it changed; resume against that one from now on.
+                            if let Some(epoch) = event.extra.get("epoch").and_then(|v| v.as_str()) {
+                                self.epoch = Some(epoch.to_string());
+                            }
+                            if status.status == StatusKind::HistoryReset {
+                                self.dedup.clear();
+                            }
+                        }
                         StatusKind::Dropped => {
                             contiguous = false;
                             if let Some(from) = status.resume_from {

@@ -341,5 +341,12 @@ async fn history_reset_forgets_seen_ids() {
         }
     }
     assert_eq!(fives, 2);
+    // The epoch the reset announced is the one the next resume names.
+    conn.send(r#"{"type":"bridge_status","status":"history_reset","message":"again","epoch":"epoch-B"}"#).await;
+    let _ = next_frame(&mut rx).await;
+    drop(conn);
+    let conn = server.next().await;
+    assert_eq!(conn.param("epoch").as_deref(), Some("epoch-B"));
+    assert_eq!(conn.param("since").as_deref(), Some("5-0"));
     cancel.cancel();
 }
