@@ -49,8 +49,9 @@ pub async fn run(
     cancel: CancellationToken,
     mut recorder: Option<Recorder>,
 ) -> io::Result<()> {
-    let mut terminal = ratatui::try_init()?;
+    // The guard first: if setup fails half-way, what was set up is undone.
     let _restore = Restore;
+    let mut terminal = ratatui::try_init()?;
     // ratatui's hook restores the screen; add giving the mouse back first.
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -109,6 +110,9 @@ pub async fn run(
             },
             msg = recv(&mut rx) => {
                 app.set_now(now());
+                if msg.is_none() {
+                    app.source_ended();
+                }
                 let mut next = msg;
                 let mut n = 0;
                 while let Some(ev) = next {
@@ -140,15 +144,15 @@ pub async fn run(
     Ok(())
 }
 
-/// The next client event; pends forever once the client has ended (and
-/// drops the receiver then, so the loop stops polling it).
+/// The next client event; `None` once when the client has ended (the
+/// receiver is dropped then, so the loop stops polling it), then pends forever.
 async fn recv(rx: &mut Option<mpsc::Receiver<ClientEvent>>) -> Option<ClientEvent> {
     match rx {
         Some(r) => match r.recv().await {
             Some(ev) => Some(ev),
             None => {
                 *rx = None;
-                std::future::pending().await
+                None
             }
         },
         None => std::future::pending().await,

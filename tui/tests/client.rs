@@ -342,7 +342,10 @@ async fn history_reset_forgets_seen_ids() {
     }
     assert_eq!(fives, 2);
     // The epoch the reset announced is the one the next resume names.
-    conn.send(r#"{"type":"bridge_status","status":"history_reset","message":"again","epoch":"epoch-B"}"#).await;
+    conn.send(
+        r#"{"type":"bridge_status","status":"history_reset","message":"again","epoch":"epoch-B"}"#,
+    )
+    .await;
     let _ = next_frame(&mut rx).await;
     drop(conn);
     let conn = server.next().await;

@@ -41,7 +41,10 @@ impl Tmux {
             if ok(&screen) {
                 return screen;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{screen}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -49,12 +52,19 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
     }
 }
 
 fn tmux_available() -> bool {
-    Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,7 +80,17 @@ async fn draws_at_80x24_answers_keys_and_restores_the_terminal() {
     let url = server.url.clone();
     let start = |session: &str| {
         let command = format!("env LANG=C.UTF-8 {BIN} {url} --utc; echo EXITED $?; sleep 60");
-        tmux.run(&["new-session", "-d", "-s", session, "-x", "80", "-y", "24", &command]);
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "80",
+            "-y",
+            "24",
+            &command,
+        ]);
     };
 
     start("main");
@@ -83,20 +103,38 @@ async fn draws_at_80x24_answers_keys_and_restores_the_terminal() {
         ))
         .await;
     }
-    let screen = tmux.wait_for("main", "the log", |s| s.contains("tool_29") && s.contains("live"));
+    let screen = tmux.wait_for("main", "the log", |s| {
+        s.contains("tool_29") && s.contains("live")
+    });
     let lines: Vec<&str> = screen.lines().collect();
-    assert!(lines[0].contains("● live") && lines[0].contains("31 ev"), "{screen}");
-    assert!(screen.contains("🔧 orchest… 0000ab tool_29 {\"n\":29}"), "{screen}");
-    assert!(!screen.contains("tool_5 "), "only the newest rows fit: {screen}");
+    assert!(
+        lines[0].contains("● live") && lines[0].contains("31 ev"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("🔧 orchest… 0000ab tool_29 {\"n\":29}"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("tool_5 "),
+        "only the newest rows fit: {screen}"
+    );
 
     tmux.run(&["send-keys", "-t", "main", "?"]);
-    tmux.wait_for("main", "help", |s| s.contains("keys") && s.contains("only this run"));
+    tmux.wait_for("main", "help", |s| {
+        s.contains("keys") && s.contains("only this run")
+    });
     tmux.run(&["send-keys", "-t", "main", "x"]);
     tmux.run(&["send-keys", "-t", "main", "g"]);
-    tmux.wait_for("main", "the oldest rows", |s| s.contains("tool_0 ") && s.contains("paused"));
+    tmux.wait_for("main", "the oldest rows", |s| {
+        s.contains("tool_0 ") && s.contains("paused")
+    });
     tmux.run(&["send-keys", "-t", "main", "q"]);
     let after = tmux.wait_for("main", "exit", |s| s.contains("EXITED 0"));
-    assert!(!after.contains("tool_0"), "the alternate screen is gone: {after}");
+    assert!(
+        !after.contains("tool_0"),
+        "the alternate screen is gone: {after}"
+    );
     Server::drain(conn);
 
     // Ctrl-C quits too, and the shell gets a working terminal back.

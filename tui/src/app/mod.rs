@@ -292,6 +292,23 @@ impl App {
         self.flash(format!("recording stopped: {why}"));
     }
 
+    /// The client's channel closed. After `failed` or the end of a replay that
+    /// is expected; otherwise the connection task stopped and the screen must
+    /// not go on saying "live".
+    pub fn source_ended(&mut self) {
+        if matches!(
+            self.conn.state,
+            ConnState::Live
+                | ConnState::Connecting { .. }
+                | ConnState::Reconnecting { .. }
+                | ConnState::Replaying
+        ) {
+            self.apply(ClientEvent::State(ConnState::Failed {
+                reason: "the connection task stopped".into(),
+            }));
+        }
+    }
+
     /// Applies what the client reported.
     pub fn apply(&mut self, event: ClientEvent) {
         match event {

@@ -347,3 +347,15 @@ fn counts_rate_from_the_injected_clock() {
     });
     assert_eq!(app.rate.history(app.now.mono, 2), vec![10, 10]);
 }
+
+#[test]
+fn a_vanished_client_is_not_shown_as_live() {
+    let mut app = app_with(10);
+    app.apply(ClientEvent::State(ConnState::Live));
+    app.source_ended();
+    assert!(matches!(app.connection().state, ConnState::Failed { .. }));
+    // After a replay ends, the channel closing is expected.
+    app.apply(ClientEvent::State(ConnState::ReplayDone { lines: 3 }));
+    app.source_ended();
+    assert_eq!(app.connection().state, ConnState::ReplayDone { lines: 3 });
+}
