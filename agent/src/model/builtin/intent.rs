@@ -83,18 +83,20 @@ pub fn classify(message: &str) -> Intent {
         })
         .count()
         >= 2;
+    // "How do you store plans?" is a question about storing, not a plan.
+    let is_question = lower.trim_end().ends_with('?');
+    let asks_to_keep = has(&[
+        "store",
+        "save",
+        "keep",
+        "record",
+        "persist",
+        "file this",
+        "here is",
+        "here's",
+    ]);
     if mentions_plan
-        && (has(&[
-            "store",
-            "save",
-            "keep",
-            "record",
-            "persist",
-            "file this",
-            "here is",
-            "here's",
-        ]) || numbered_steps
-            || lower.contains("plan:"))
+        && (numbered_steps || lower.contains("plan:") || (asks_to_keep && !is_question))
     {
         return Intent::StorePlan {
             plan: plan_text(message),
@@ -118,8 +120,6 @@ pub fn classify(message: &str) -> Intent {
         "describe",
         "in detail",
         "tell me about",
-        "how does",
-        "how do ",
         "step by step",
     ]) {
         return Intent::Explain(topic);
@@ -296,6 +296,10 @@ mod tests {
             Intent::Question(Topic::Resilience)
         ));
         assert_eq!(classify("hello!"), Intent::Greeting);
+        assert!(matches!(
+            classify("How do you store research plans?"),
+            Intent::Question(Topic::Plans)
+        ));
         assert!(matches!(
             classify("Why is the sky blue?"),
             Intent::Question(Topic::General(s)) if s == "the sky blue"
