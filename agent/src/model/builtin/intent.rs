@@ -57,22 +57,8 @@ pub fn classify(message: &str) -> Intent {
     {
         return Intent::GetPlan { id };
     }
-    if mentions_plan
-        && has(&[
-            "list",
-            "which plans",
-            "what plans",
-            "all plans",
-            "stored plans",
-            "plans do you",
-            "plans are stored",
-            "how many plans",
-            "how many research plans",
-            "plans you have",
-        ])
-    {
-        return Intent::ListPlans;
-    }
+    // A plan is recognised before any listing words: its own steps may say
+    // "list" ("4. List open questions") without asking for a listing.
     let numbered_steps = message
         .lines()
         .filter(|l| {
@@ -95,9 +81,28 @@ pub fn classify(message: &str) -> Intent {
         "here is",
         "here's",
     ]);
+    if mentions_plan && (numbered_steps || lower.contains("plan:")) {
+        return Intent::StorePlan {
+            plan: plan_text(message),
+        };
+    }
     if mentions_plan
-        && (numbered_steps || lower.contains("plan:") || (asks_to_keep && !is_question))
+        && has(&[
+            "list",
+            "which plans",
+            "what plans",
+            "all plans",
+            "stored plans",
+            "plans do you",
+            "plans are stored",
+            "how many plans",
+            "how many research plans",
+            "plans you have",
+        ])
     {
+        return Intent::ListPlans;
+    }
+    if mentions_plan && asks_to_keep && !is_question {
         return Intent::StorePlan {
             plan: plan_text(message),
         };
@@ -270,6 +275,12 @@ fn subject_of(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plan_whose_steps_say_list_is_still_a_plan() {
+        let message = "Please store this research plan.\nPlan: Literature review\n1. Collect papers\n4. List open questions for the team";
+        assert!(matches!(classify(message), Intent::StorePlan { .. }));
+    }
 
     #[test]
     fn reads_the_demo_messages() {
