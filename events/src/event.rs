@@ -276,7 +276,13 @@ impl Event {
 
         // Envelope fields are taken only when they have the expected shape;
         // anything else stays in `extra`, untouched.
-        let id = take_if(&mut fields, "id", |v| v.as_str()?.parse::<StreamId>().ok());
+        // Only an id in canonical form is taken, so that re-serialising gives
+        // back the same text (`"170310"` or `"01-0"` stay as they came, in extra).
+        let id = take_if(&mut fields, "id", |v| {
+            let text = v.as_str()?;
+            let id = text.parse::<StreamId>().ok()?;
+            (id.to_string() == text).then_some(id)
+        });
         let agent = take_if(&mut fields, "agent", |v| v.as_str().map(str::to_owned));
         let run_id = take_if(&mut fields, "run_id", |v| v.as_str().map(str::to_owned));
         let seq = take_if(&mut fields, "seq", Value::as_u64);

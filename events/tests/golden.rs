@@ -91,6 +91,21 @@ fn known_type_with_wrong_shape_is_kept_as_other() {
     assert_eq!(e.to_json(), text);
 }
 
+/// Found by `cargo fuzz run event_parse`: a bare-millisecond id (`"170310"`)
+/// was taken as `170310-0` and re-serialised differently.
+#[test]
+fn fuzz_regressions_round_trip() {
+    for text in [
+        r#"{"id":"170310","type":"t23id456789-0","type":"tool_result","tool_use_ideq":4}"#,
+        r#"{"type":"x","id":"01-0"}"#,
+    ] {
+        let event = Event::parse(text).expect("parses");
+        assert_eq!(event.id, None, "non-canonical id is left as it came");
+        let original: Value = serde_json::from_str(text).expect("json");
+        assert_eq!(event.to_value(), original);
+    }
+}
+
 #[test]
 fn non_objects_are_typed_errors() {
     assert!(matches!(Event::parse("nope"), Err(ParseError::NotJson(_))));
