@@ -24,6 +24,7 @@ use futures_util::{SinkExt, StreamExt};
 use orchestrator_events::{BridgeHello, BridgeStatus, Filter, StatusKind, StreamId};
 use serde_json::Value;
 use tokio::time::{MissedTickBehavior, interval_at, timeout};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -226,6 +227,9 @@ impl Conn {
             Some(Err(WsError::Capacity(_))) => {
                 self.close(CloseCode::Size, "message too big").await;
                 Some(Closed::TooBig)
+            }
+            Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
+                Some(Closed::Client)
             }
             Some(Err(WsError::Protocol(_) | WsError::Utf8(_))) => Some(Closed::Error),
             Some(Err(_)) => Some(Closed::Client),

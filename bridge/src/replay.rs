@@ -304,14 +304,22 @@ impl Replay {
     }
 }
 
-/// Whether events after `since` were trimmed or deleted. Redis ≥ 7 says exactly
-/// (`max-deleted-entry-id`); older servers only tell the oldest entry, so a
-/// client older than it is assumed to have missed something.
+/// Whether events after `since` were trimmed or deleted.
+///
+/// `XDEL` is exact (`max-deleted-entry-id`). Trimming removes the oldest
+/// entries and Redis does not record which: when entries were removed
+/// (`entries-added` > `length`, Redis ≥ 7) and `since` is older than the oldest
+/// entry left, the client missed something — unless `since` was exactly the
+/// last entry trimmed, which cannot be told apart (a rare false alarm, never a
+/// silent loss). Older servers only give the oldest entry.
 fn gap_after(since: StreamId, info: &StreamInfo) -> bool {
-    if info.deleted_known {
-        info.max_deleted.is_some_and(|deleted| deleted > since)
-    } else {
-        info.first.is_some_and(|first| first > since.next())
+    if info.max_deleted.is_some_and(|deleted| deleted > since) {
+        return true;
+    }
+    let older_than_oldest = |bound: StreamId| info.first.is_some_and(|first| first > bound);
+    match (info.entries_added, info.length) {
+        (Some(added), Some(length)) => added > length && older_than_oldest(since),
+        _ => older_than_oldest(since.next()),
     }
 }
 
@@ -344,8 +352,9 @@ mod tests {
         let mut pos = None;
         let info = StreamInfo {
             first: Some(StreamId::new(10, 0)),
-            max_deleted: Some(StreamId::new(9, 0)),
-            deleted_known: true,
+            length: Some(5),
+            entries_added: Some(9),
+            ..StreamInfo::default()
         };
         let a = r.apply(
             Fetched::Info {
@@ -379,6 +388,29 @@ mod tests {
         assert!(a.round_end);
         assert_eq!(pos, Some(StreamId::new(12, 0)));
         assert_eq!(r.replayed, 3);
+    }
+
+    #[test]
+    fn gaps_are_trims_or_deletions_after_since() {
+        let trimmed = StreamInfo {
+            first: Some(StreamId::new(10, 0)),
+            length: Some(5),
+            entries_added: Some(9),
+            ..StreamInfo::default()
+        };
+        assert!(gap_after(StreamId::new(3, 0), &trimmed));
+        assert!(!gap_after(StreamId::new(10, 0), &trimmed));
+        let untrimmed = StreamInfo {
+            entries_added: Some(5),
+            ..trimmed.clone()
+        };
+        assert!(!gap_after(StreamId::new(3, 0), &untrimmed));
+        let deleted = StreamInfo {
+            max_deleted: Some(StreamId::new(12, 0)),
+            ..untrimmed
+        };
+        assert!(gap_after(StreamId::new(11, 0), &deleted));
+        assert!(!gap_after(StreamId::new(12, 0), &deleted));
     }
 
     #[test]

@@ -29,10 +29,12 @@ pub struct Entry {
 pub struct StreamInfo {
     /// Oldest entry still in the stream.
     pub first: Option<StreamId>,
-    /// Newest id ever deleted or trimmed (Redis ≥ 7); events up to it are gone.
+    /// Newest id removed by `XDEL` (Redis ≥ 7; trimming does not set it).
     pub max_deleted: Option<StreamId>,
-    /// Whether the server reports deletions at all (Redis ≥ 7).
-    pub deleted_known: bool,
+    /// Entries in the stream now.
+    pub length: Option<u64>,
+    /// Entries ever added (Redis ≥ 7): more than `length` means some were removed.
+    pub entries_added: Option<u64>,
 }
 
 /// The stream's newest id and epoch, for `bridge_hello`.
@@ -258,6 +260,14 @@ fn parse_entries(value: Value) -> redis::RedisResult<Vec<Entry>> {
     Ok(out)
 }
 
+fn as_u64(v: &Value) -> Option<u64> {
+    match v {
+        Value::Int(n) => u64::try_from(*n).ok(),
+        Value::BulkString(b) => std::str::from_utf8(b).ok()?.parse().ok(),
+        _ => None,
+    }
+}
+
 fn parse_info(value: Value) -> StreamInfo {
     let mut info = StreamInfo::default();
     for (k, v) in pairs(value) {
@@ -266,8 +276,11 @@ fn parse_info(value: Value) -> StreamInfo {
                 info.first = parts.first().and_then(as_id);
             }
         } else if is_key(&k, "max-deleted-entry-id") {
-            info.deleted_known = true;
             info.max_deleted = as_id(&v).filter(|id| *id != StreamId::ZERO);
+        } else if is_key(&k, "length") {
+            info.length = as_u64(&v);
+        } else if is_key(&k, "entries-added") {
+            info.entries_added = as_u64(&v);
         }
     }
     info
@@ -306,6 +319,8 @@ mod tests {
         let reply = Value::Array(vec![
             bulk("length"),
             Value::Int(2),
+            bulk("entries-added"),
+            Value::Int(7),
             bulk("max-deleted-entry-id"),
             bulk("4-0"),
             bulk("first-entry"),
@@ -314,6 +329,7 @@ mod tests {
         let info = parse_info(reply);
         assert_eq!(info.first, Some(StreamId::new(5, 0)));
         assert_eq!(info.max_deleted, Some(StreamId::new(4, 0)));
+        assert_eq!((info.length, info.entries_added), (Some(2), Some(7)));
         let untouched = parse_info(Value::Array(vec![
             bulk("max-deleted-entry-id"),
             bulk("0-0"),
