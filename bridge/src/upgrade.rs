@@ -26,7 +26,7 @@ pub type Ws = WebSocketStream<TokioIo<Upgraded>>;
 const WRITE_BUFFER: usize = 64 * 1024;
 /// Read buffer of each connection. Clients send little (pongs, close), and the
 /// buffer is allocated eagerly, so it is the main cost of an idle connection.
-const READ_BUFFER: usize = 2 * 1024;
+const READ_BUFFER: usize = 1024;
 
 /// Checks that the request asks for a WebSocket (version 13) and returns its key.
 pub fn check(headers: &HeaderMap) -> Result<HeaderValue, &'static str> {
