@@ -1,8 +1,9 @@
 //! The ends of the routes: plain functions from request parts to responses.
 //!
-//! The WebSocket handler runs every check before answering `101`: limits
-//! (429/503), the query string (414/400) and the upgrade headers (426). A
-//! refused request costs one small JSON response and is counted in `/metrics`.
+//! The WebSocket handler runs every check before answering `101`: query
+//! length (414), limits (429/503), token (401), origin (403), the query string
+//! (400) and the upgrade headers (426). A refused request costs one small JSON
+//! response and is counted in `/metrics`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use warp::reply::Response;
 use crate::client::{self, Params};
 use crate::metrics::Refused;
 use crate::state::Shared;
-use crate::{query, upgrade};
+use crate::{auth, query, upgrade};
 
 /// A JSON error body: `{"error": message, "status": code}`.
 pub fn error(status: StatusCode, message: &str) -> Response {
@@ -28,14 +29,32 @@ pub fn error(status: StatusCode, message: &str) -> Response {
 fn refuse(shared: &Shared, why: Refused, status: StatusCode, message: &str) -> Response {
     shared.metrics.refused(why);
     let mut res = error(status, message);
-    if why == Refused::NotWebSocket {
-        res.headers_mut()
-            .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    match why {
+        Refused::NotWebSocket => {
+            res.headers_mut()
+                .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        }
+        Refused::Unauthorized => {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"orchestrator-bridge\""),
+            );
+        }
+        Refused::RateLimited => {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        _ => {}
     }
     res
 }
 
-/// `GET /ws/orchestrator`: checks, then the upgrade.
+const UNAUTHORIZED: &str =
+    "missing or invalid token: pass ?token=<token> or Authorization: Bearer <token>";
+
+/// `GET /ws/orchestrator`: checks, then the upgrade. The order matters:
+/// limits first (so guessing tokens is rate limited), then the token (so an
+/// unauthenticated peer learns nothing else), then origin, query and headers.
 pub fn ws(
     shared: Arc<Shared>,
     headers: HeaderMap,
@@ -65,7 +84,7 @@ pub fn ws(
                     "too many new connections from your address; retry in a second",
                 ),
                 Refused::TooManyPerIp => (
-                    StatusCode::SERVICE_UNAVAILABLE,
+                    StatusCode::TOO_MANY_REQUESTS,
                     "too many open connections from your address",
                 ),
                 _ => (StatusCode::SERVICE_UNAVAILABLE, "too many open connections"),
@@ -73,6 +92,17 @@ pub fn ws(
             return refuse(&shared, why, status, msg);
         }
     };
+    if !auth::token_ok(cfg, &headers, &raw_query) {
+        return refuse(
+            &shared,
+            Refused::Unauthorized,
+            StatusCode::UNAUTHORIZED,
+            UNAUTHORIZED,
+        );
+    }
+    if let Err(msg) = auth::origin_ok(cfg, &headers) {
+        return refuse(&shared, Refused::Forbidden, StatusCode::FORBIDDEN, &msg);
+    }
     let q = match query::parse(&raw_query, cfg.stream_maxlen) {
         Ok(q) => q,
         Err(e) => {
@@ -145,8 +175,16 @@ pub fn healthz(shared: Arc<Shared>) -> Response {
     warp::reply::json(&body).into_response()
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub fn metrics(shared: Arc<Shared>, _headers: HeaderMap, _raw_query: String) -> Response {
+/// `GET /metrics`: Prometheus text format; needs the token when one is set.
+pub fn metrics(shared: Arc<Shared>, headers: HeaderMap, raw_query: String) -> Response {
+    if !auth::token_ok(&shared.config, &headers, &raw_query) {
+        return refuse(
+            &shared,
+            Refused::Unauthorized,
+            StatusCode::UNAUTHORIZED,
+            UNAUTHORIZED,
+        );
+    }
     let mut text = shared.metrics.render();
     let (frames, bytes) = shared.hub.queued();
     text.push_str(&format!(

@@ -12,13 +12,14 @@
 //! - `server`: [`run`] — wiring, serving, stopping.
 //! - `routes` / `handlers`: the HTTP surface (`/ws/orchestrator`, `/healthz`, `/metrics`).
 //! - `query`: the WebSocket query string; `upgrade`: the WebSocket handshake.
-//! - `limits`: connection counts and rates.
+//! - `auth`: the access token and allowed origins; `limits`: connection counts and rates.
 //! - `subscriber`: the one Redis subscription and its reconnection.
 //! - `hub`: who is connected, one frame to many; `queue`: a client's bounded queue.
 //! - `frame`: an encoded frame shared by all; `client`: one connection's life.
 //! - `replay`: `since` / `last` / catch-up; `store`: stream reads and the epoch.
 //! - `metrics`: counters and their Prometheus text.
 
+mod auth;
 mod client;
 pub mod config;
 pub mod error;

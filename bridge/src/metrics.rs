@@ -109,7 +109,7 @@ pub enum Refused {
     NotWebSocket,
     /// 429: too many new connections from one IP.
     RateLimited,
-    /// 503: too many open connections from one IP.
+    /// 429: too many open connections from one IP.
     TooManyPerIp,
     /// 503: too many open connections.
     TooMany,
@@ -484,7 +484,7 @@ impl Metrics {
         metric(
             "bridge_connections_refused_total",
             "counter",
-            "Upgrade requests refused before the upgrade, by reason.",
+            "Requests refused (WebSocket before the upgrade, and /metrics), by reason.",
             &labelled("reason", refused),
         );
         metric(
