@@ -98,11 +98,34 @@ fn fuzz_regressions_round_trip() {
     for text in [
         r#"{"id":"170310","type":"t23id456789-0","type":"tool_result","tool_use_ideq":4}"#,
         r#"{"type":"x","id":"01-0"}"#,
+        // serde_json's float_roundtrip: 1700E89 must print and re-read as the same f64.
+        r#"{"type":"tav","timesramp":1700E89}"#,
+        r#"{"type":"reasoning","content":"c","timestamp":1.7000000000000002e92}"#,
     ] {
         let event = Event::parse(text).expect("parses");
-        assert_eq!(event.id, None, "non-canonical id is left as it came");
+        assert_eq!(event.id, None, "no canonical id in these");
         let original: Value = serde_json::from_str(text).expect("json");
         assert_eq!(event.to_value(), original);
+        assert_eq!(Event::parse(&event.to_json()).expect("own output parses"), event);
+    }
+}
+
+/// Found by `cargo fuzz run event_parse`: a large float in an unknown field
+/// (`1700E89`) came back from its own output one bit off (`1.7e92` was read
+/// back as `1.7000000000000002e92`): serde_json's default float parsing is
+/// best-effort, so the events crate enables its `float_roundtrip` feature.
+#[test]
+fn fuzz_regression_floats_survive_a_second_round_trip() {
+    for text in [
+        r#"{"type":"tav","timesramp":1700E89}"#,
+        r#"{"type":"x","timestamp":1.7e92}"#,
+        r#"{"type":"x","v":[5e-324,1.7976931348623157e308,2.2250738585072014e-308,0.1]}"#,
+    ] {
+        let event = Event::parse(text).expect("parses");
+        let original: Value = serde_json::from_str(text).expect("json");
+        assert_eq!(event.to_value(), original);
+        let again = Event::parse(&event.to_json()).expect("own output parses");
+        assert_eq!(again, event, "second round trip of {text}");
     }
 }
 
