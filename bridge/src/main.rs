@@ -51,11 +51,11 @@ struct Cli {
     allowed_origins: Vec<String>,
 
     /// Frames a client may have waiting before it counts as too slow.
-    #[arg(long, env = "ORCH_BRIDGE_QUEUE_FRAMES", default_value_t = Config::default().queue_max_frames)]
+    #[arg(long = "queue-frames", value_name = "FRAMES", alias = "queue-max-frames", env = "ORCH_BRIDGE_QUEUE_FRAMES", default_value_t = Config::default().queue_max_frames)]
     queue_max_frames: usize,
 
     /// Bytes a client may have waiting before it counts as too slow.
-    #[arg(long, env = "ORCH_BRIDGE_QUEUE_BYTES", default_value_t = Config::default().queue_max_bytes)]
+    #[arg(long = "queue-bytes", value_name = "BYTES", alias = "queue-max-bytes", env = "ORCH_BRIDGE_QUEUE_BYTES", default_value_t = Config::default().queue_max_bytes)]
     queue_max_bytes: usize,
 
     /// Largest channel message forwarded; larger ones are dropped and counted.

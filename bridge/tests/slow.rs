@@ -130,7 +130,7 @@ async fn a_client_that_never_reads_delays_nobody_and_memory_stays_bounded() {
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
     let child = Command::new(env!("CARGO_BIN_EXE_orchestrator-bridge"))
         .args(["--listen", &addr.to_string(), "--redis-url", &redis.url()])
-        .args(["--queue-max-bytes", "4194304", "--write-timeout", "2s"])
+        .args(["--queue-bytes", "4194304", "--write-timeout", "2s"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
