@@ -1,1 +1,122 @@
-fn main() {}
+//! `orchestrator-bench` (`just bench`): fan-out, latency, memory, TUI and agent
+//! publisher figures against a private Redis and the release bridge, printed
+//! as a table (each figure with its method and target) and saved as JSON and
+//! Markdown under `target/bench/`.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use clap::Parser;
+use orchestrator_bench::measure::raise_nofile;
+use orchestrator_bench::scenarios::{BenchOpts, PARTS, run_all};
+
+#[global_allocator]
+static ALLOC: orchestrator_bench::alloc::Counting = orchestrator_bench::alloc::Counting;
+
+/// Measures the orchestrator pipeline: bridge fan-out and latency, Redis's own
+/// ceiling, bridge memory per connection, TUI ingest/draw, agent publisher.
+/// Run the release build (`just bench`); debug figures mean nothing.
+#[derive(Debug, Parser)]
+#[command(name = "orchestrator-bench", version)]
+struct Cli {
+    /// Parts to run, comma-separated: tui, agent, ceiling, fanout, latency, memory.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+
+    /// A smoke run with small counts (seconds, not minutes); figures not for quoting.
+    #[arg(long)]
+    quick: bool,
+
+    /// Where the JSON and Markdown go (default: target/bench).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn fail(code: i32, message: impl std::fmt::Display) -> ! {
+    eprintln!("orchestrator-bench: {message}");
+    std::process::exit(code)
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            fail(
+                2,
+                format_args!("{} (see --help)", first.trim_start_matches("error: ")),
+            )
+        }
+        Err(e) => e.exit(),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+
+    if cfg!(debug_assertions) {
+        tracing::warn!(
+            "this is a debug build: figures are not meaningful (use --release / just bench)"
+        );
+    }
+    let mut opts = if cli.quick {
+        BenchOpts::quick()
+    } else {
+        BenchOpts::full()
+    };
+    if !cli.only.is_empty() {
+        let only: BTreeSet<String> = cli.only.iter().map(|s| s.trim().to_string()).collect();
+        if let Some(bad) = only.iter().find(|p| !PARTS.contains(&p.as_str())) {
+            fail(
+                2,
+                format_args!("--only: unknown part {bad:?} (parts: {})", PARTS.join(", ")),
+            );
+        }
+        opts.only = only;
+    }
+    let want = 2 * opts.memory.clients.iter().max().copied().unwrap_or(0) as u64 + 1024;
+    match raise_nofile(want) {
+        Ok(n) if n < want => tracing::warn!(
+            limit = n,
+            wanted = want,
+            "open-files limit is below what the memory test needs; it may fail (raise the hard limit: ulimit -Hn)"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-files limit"),
+    }
+
+    let report = run_all(&opts).await;
+    println!("{}", report.text_table());
+    if let Some(m) = &report.machine {
+        println!(
+            "\nmachine: {} cores, {}, kernel {}, {} MiB RAM; wall time {:.0} s",
+            m.cores, m.cpu, m.kernel, m.mem_mib, report.wall_secs
+        );
+    }
+    for e in &report.errors {
+        println!("error: {e}");
+    }
+    let dir = cli
+        .out
+        .unwrap_or_else(orchestrator_bench::report::default_out_dir);
+    let name = format!("bench-{}", report.started_unix);
+    match report.save(&dir, &name) {
+        Ok((json, md)) => {
+            let _ = report.save(&dir, "latest");
+            println!("saved {} and {}", json.display(), md.display());
+        }
+        Err(e) => fail(
+            1,
+            format_args!("cannot write results to {}: {e}", dir.display()),
+        ),
+    }
+    if !report.errors.is_empty() {
+        std::process::exit(1);
+    }
+}

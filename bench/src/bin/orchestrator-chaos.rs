@@ -1,0 +1,91 @@
+//! `orchestrator-chaos` (`just chaos`): kills Redis, the bridge and the agent
+//! mid-stream, stalls a client and floods the channel with garbage, and prints
+//! for each scenario the events sent / received / lost / duplicated, counted
+//! by id at a resuming client. Exits non-zero when a scenario misses the
+//! target (0 lost, 0 duplicated, nothing undeliverable left unreported).
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use orchestrator_bench::chaos::{ChaosOpts, SCENARIOS, markdown, run_all, table};
+
+/// Fault suite for the orchestrator pipeline (private Redis, release binaries).
+#[derive(Debug, Parser)]
+#[command(name = "orchestrator-chaos", version)]
+struct Cli {
+    /// Scenarios to run, comma-separated: redis_kill, bridge_kill, agent_restart, slow_client, malformed.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+
+    /// Small counts (what the test suite runs).
+    #[arg(long)]
+    fast: bool,
+
+    /// Where the Markdown table goes (default: target/bench/chaos-latest.md).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn fail(code: i32, message: impl std::fmt::Display) -> ! {
+    eprintln!("orchestrator-chaos: {message}");
+    std::process::exit(code)
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            fail(
+                2,
+                format_args!("{} (see --help)", first.trim_start_matches("error: ")),
+            )
+        }
+        Err(e) => e.exit(),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let only: Vec<String> = cli.only.iter().map(|s| s.trim().to_string()).collect();
+    if let Some(bad) = only.iter().find(|s| !SCENARIOS.contains(&s.as_str())) {
+        fail(
+            2,
+            format_args!(
+                "--only: unknown scenario {bad:?} (scenarios: {})",
+                SCENARIOS.join(", ")
+            ),
+        );
+    }
+    let opts = if cli.fast {
+        ChaosOpts::fast()
+    } else {
+        ChaosOpts::full()
+    };
+    let rows = run_all(&opts, &only).await;
+    println!("{}", table(&rows));
+    let path = cli
+        .out
+        .unwrap_or_else(|| orchestrator_bench::report::default_out_dir().join("chaos-latest.md"));
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match std::fs::write(&path, markdown(&rows)) {
+        Ok(()) => println!("saved {}", path.display()),
+        Err(e) => eprintln!("orchestrator-chaos: cannot write {}: {e}", path.display()),
+    }
+    let failed = rows
+        .iter()
+        .filter(|r| !matches!(r, Ok(row) if row.ok()))
+        .count();
+    if failed > 0 {
+        eprintln!("orchestrator-chaos: {failed} scenario(s) missed the target");
+        std::process::exit(1);
+    }
+}

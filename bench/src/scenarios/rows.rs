@@ -1,0 +1,302 @@
+//! The table rows: each figure with the method that produced it and, where
+//! the issue sets one, its target.
+
+use crate::report::{Report, Verdict, thousands};
+use crate::scenarios::agent_publisher::{AgentOpts, AgentResult};
+use crate::scenarios::ceiling::{CeilingResult, median_rate, total_lost};
+use crate::scenarios::fanout::{FanoutOpts, FanoutResult, MAX_LAG};
+use crate::scenarios::latency::{LatencyOpts, LatencyResult};
+use crate::scenarios::memory::{MemoryOpts, MemoryResult};
+use crate::scenarios::tui_cost::TuiResult;
+
+/// Bridge CPU per delivered frame at 100 clients, ns.
+pub const TARGET_CPU_NS: f64 = 1_000.0;
+/// 1-client rate over the PUBLISH ceiling.
+pub const TARGET_RATIO: f64 = 0.30;
+/// p99 at 100 clients × 1,000 events/s, µs.
+pub const TARGET_P99_US: f64 = 5_000.0;
+/// Bytes per idle connection (8 KiB).
+pub const TARGET_CONN_BYTES: f64 = 8_192.0;
+/// One frame with 100,000 events buffered, µs.
+pub const TARGET_DRAW_US: f64 = 2_000.0;
+
+fn ms(us: f64) -> String {
+    format!("{:.2} ms", us / 1000.0)
+}
+
+/// Fan-out rows.
+pub fn fanout(report: &mut Report, results: &[FanoutResult], opts: &FanoutOpts) {
+    for r in results {
+        let (ok, n) = r.zero_loss_runs();
+        let limited = if r.generator_limited {
+            " (generator-limited: ≥)"
+        } else {
+            ""
+        };
+        report.row(
+            "fan-out",
+            format!("sustained rate, {} client(s)", r.clients),
+            if r.sustained_rate > 0.0 {
+                format!(
+                    "{} ev/s{limited}; delivered {} ev/s = {} frames/s; {ok}/{n} runs zero-loss",
+                    thousands(r.sustained_rate),
+                    thousands(r.median_eps()),
+                    thousands(r.median_fps()),
+                )
+            } else {
+                "no rate passed".into()
+            },
+            None,
+            format!(
+                "publish script (XADD+PUBLISH) paced on a 1 ms schedule, ~200 B events; {:.0} s search trials (×2/÷2, bisect to 15 %, ≤{} trials) then {n}×{:.0} s at the rate found; pass = every client got every seq once, no drop notice, no disconnect, last event ≤{} ms after publication; delivered = median over the {n} runs",
+                opts.search_secs,
+                opts.max_trials,
+                opts.confirm_secs,
+                MAX_LAG.as_millis()
+            ),
+        );
+        let cpu = r.median_cpu_ns();
+        let target = (r.clients == 100).then(|| {
+            (
+                format!("≤ {:.0} ns", TARGET_CPU_NS),
+                Verdict::from(cpu > 0.0 && cpu <= TARGET_CPU_NS),
+            )
+        });
+        report.row(
+            "fan-out",
+            format!("bridge CPU per delivered frame, {} client(s)", r.clients),
+            format!("{cpu:.0} ns"),
+            target,
+            format!(
+                "bridge utime+stime from /proc/<pid>/stat over each run ÷ frames delivered (all clients); median of the {n} runs at the sustained rate"
+            ),
+        );
+    }
+}
+
+/// Reference ceiling rows (and the ratio to the 1-client fan-out rate).
+pub fn ceiling(report: &mut Report, c: Option<&CeilingResult>, one_client: Option<&FanoutResult>) {
+    let Some(c) = c else { return };
+    let publish = median_rate(&c.publish);
+    let script = median_rate(&c.script);
+    let bridge = median_rate(&c.bridge);
+    let runs = c.publish.len();
+    report.row(
+        "ceiling",
+        "Redis PUBLISH → 1 subscriber",
+        format!("{} msg/s (lost {})", thousands(publish), total_lost(&c.publish)),
+        None,
+        format!(
+            "plain PUBLISH of ~200 B messages pipelined {} per round trip flat out on one connection; one redis-rs async subscriber counts; received ÷ (last receipt − first send); median of {runs}",
+            c.pipeline
+        ),
+    );
+    report.row(
+        "ceiling",
+        "publish script (XADD+PUBLISH) → 1 subscriber",
+        format!(
+            "{} ev/s (lost {})",
+            thousands(script),
+            total_lost(&c.script)
+        ),
+        None,
+        format!(
+            "our publish script flat out, {} events per call, same subscriber; median of {runs}",
+            c.pipeline
+        ),
+    );
+    report.row(
+        "ceiling",
+        "plain PUBLISH flat out → bridge → 1 WebSocket client",
+        format!("{} ev/s (lost {})", thousands(bridge), total_lost(&c.bridge)),
+        None,
+        format!(
+            "the same PUBLISH blast on the bridge's channel, received by one WebSocket client; loss here means the bridge's bounded queue or Redis's output-buffer limit gave way under an unpaced burst; median of {runs}"
+        ),
+    );
+    if let Some(one) = one_client
+        && publish > 0.0
+    {
+        let ratio = one.sustained_rate / publish;
+        report.row(
+            "ceiling",
+            "bridge 1-client sustained rate ÷ Redis PUBLISH ceiling",
+            format!("{:.0} %", ratio * 100.0),
+            Some((
+                format!("≥ {:.0} %", TARGET_RATIO * 100.0),
+                Verdict::from(ratio >= TARGET_RATIO),
+            )),
+            "fan-out 1-client sustained rate (zero loss, paced, through the publish script) ÷ median PUBLISH ceiling, same run, same box",
+        );
+        if bridge > 0.0 {
+            report.row(
+                "ceiling",
+                "bridge flat-out 1-client rate ÷ Redis PUBLISH ceiling",
+                format!("{:.0} %", bridge / publish * 100.0),
+                None,
+                "same publisher (plain PUBLISH blast) with and without the bridge in the path: the bridge's own overhead",
+            );
+        }
+    }
+}
+
+/// Latency rows.
+pub fn latency(report: &mut Report, results: &[LatencyResult], opts: &LatencyOpts) {
+    for r in results {
+        let value = match (r.p50(), r.p99(), r.p999()) {
+            (Some(a), Some(b), Some(c)) => format!(
+                "p50 {} / p99 {} / p99.9 {}; lost+dup {}",
+                ms(a),
+                ms(b),
+                ms(c),
+                r.faults()
+            ),
+            _ => "no samples".into(),
+        };
+        let target = (r.rate == 1_000.0 && r.clients == 100).then(|| {
+            (
+                "p99 < 5 ms, zero loss".to_string(),
+                Verdict::from(r.p99().is_some_and(|p| p < TARGET_P99_US) && r.faults() == 0),
+            )
+        });
+        report.row(
+            "latency",
+            format!("publish → receipt, {} clients × {} ev/s", r.clients, thousands(r.rate)),
+            value,
+            target,
+            format!(
+                "t_ns (monotonic, taken before the script call) carried in each event, minus receipt time in each client task; percentiles over all clients' events of a run; median of {} runs of {:.0} s",
+                opts.runs, opts.secs
+            ),
+        );
+        report.row(
+            "latency",
+            format!(
+                "bridge CPU per delivered frame, {} clients × {} ev/s",
+                r.clients,
+                thousands(r.rate)
+            ),
+            format!("{:.0} ns", r.cpu_ns()),
+            None,
+            format!(
+                "/proc/<pid>/stat utime+stime over the run ÷ frames delivered; median of {}",
+                opts.runs
+            ),
+        );
+    }
+}
+
+/// Memory rows.
+pub fn memory(report: &mut Report, results: &[MemoryResult], opts: &MemoryOpts) {
+    for r in results {
+        let b = r.median_bytes();
+        report.row(
+            "memory",
+            format!("bridge RSS per idle connection, {} clients", thousands(r.clients as f64)),
+            format!("{} B (base RSS {:.1} MiB)", thousands(b), r.median_base_kib() / 1024.0),
+            Some((
+                "< 8 KiB".into(),
+                Verdict::from(b > 0.0 && b < TARGET_CONN_BYTES),
+            )),
+            format!(
+                "fresh bridge per run; VmRSS (/proc/<pid>/status) with N idle clients (hello received, /healthz counts N, +0.5 s) minus VmRSS before; ÷ N; median of {}",
+                opts.runs
+            ),
+        );
+    }
+}
+
+/// TUI rows.
+pub fn tui(report: &mut Report, r: &TuiResult) {
+    let n = r.runs.len();
+    let events = thousands(r.events as f64);
+    report.row(
+        "tui",
+        format!("ingest {events} events"),
+        format!(
+            "{:.0} ms ({:.2} µs/event)",
+            r.ingest_ms(),
+            r.ingest_ms() * 1000.0 / r.events.max(1) as f64
+        ),
+        None,
+        format!("Frame::parse (JSON) + App::ingest for each ~200 B agent event, max_events = {events}; median of {n}"),
+    );
+    let p50 = r.draw_p50_us();
+    report.row(
+        "tui",
+        format!("draw one frame, {events} buffered, {}×{}", r.size.0, r.size.1),
+        format!(
+            "p50 {} / p99 {} (first draw {})",
+            ms(p50),
+            ms(r.draw_p99_us()),
+            ms(r.first_draw_us())
+        ),
+        Some((
+            "< 2 ms".into(),
+            Verdict::from(p50 > 0.0 && r.draw_p99_us() < TARGET_DRAW_US),
+        )),
+        format!(
+            "Terminal<TestBackend>::draw(ui::draw) including the diff; one new event ingested between draws; {} draws per run; median of {n} runs; target checked on p99",
+            r.runs.first().and_then(|x| x.draw_us.map(|p| p.count)).unwrap_or(0)
+        ),
+    );
+    let heap = r
+        .heap_bytes()
+        .map(|b| {
+            format!(
+                "{:.1} MiB heap ({:.0} B/event)",
+                b / 1048576.0,
+                b / r.events.max(1) as f64
+            )
+        })
+        .unwrap_or_else(|| "heap n/a".into());
+    let rss = r.runs.first().map(|x| x.rss_growth_kib).unwrap_or(0);
+    report.row(
+        "tui",
+        format!("memory with {events} buffered"),
+        format!("{heap}; RSS +{:.1} MiB", rss as f64 / 1024.0),
+        None,
+        "counting global allocator: live bytes after ingest minus before (the app and its events); RSS growth of the first run",
+    );
+}
+
+/// Agent publisher rows.
+pub fn agent(report: &mut Report, r: &AgentResult, opts: &AgentOpts) {
+    let n = r.runs.len();
+    let dropped: u64 = r.runs.iter().map(|x| x.dropped).sum();
+    report.row(
+        "agent",
+        "publisher throughput",
+        format!(
+            "{} ev/s (mean batch {:.0}, dropped {dropped})",
+            thousands(r.med(|x| x.events_per_sec)),
+            r.med(|x| x.published as f64 / x.batches.max(1) as f64)
+        ),
+        None,
+        format!(
+            "orchestrator_agent::Publisher on a private Redis: {} publish_event calls as fast as possible, until Redis confirmed all; events ÷ that time; median of {n}",
+            thousands(opts.events as f64)
+        ),
+    );
+    report.row(
+        "agent",
+        "publish overhead per event (caller)",
+        format!("{:.0} ns", r.med(|x| x.call_ns)),
+        None,
+        format!(
+            "wall time of the publish_event loop (serialise + queue push) ÷ events; ~{} B events; median of {n}",
+            r.runs.first().map(|x| x.event_bytes).unwrap_or(0)
+        ),
+    );
+    report.row(
+        "agent",
+        "CPU per event: agent process / Redis",
+        format!(
+            "{:.0} ns / {:.0} ns",
+            r.med(|x| x.agent_cpu_ns),
+            r.med(|x| x.redis_cpu_ns)
+        ),
+        None,
+        format!("/proc/self/stat and /proc/<redis pid>/stat utime+stime over the run ÷ events; median of {n}"),
+    );
+}

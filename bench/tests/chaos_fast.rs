@@ -1,0 +1,80 @@
+//! The fault suite's quick scenarios, as tests: real redis-server, the bridge
+//! and agent binaries (debug build), small counts. Each asserts the target —
+//! nothing that reached Redis is lost or duplicated at a resuming client, and
+//! whatever could not be delivered was reported to it.
+
+use orchestrator_bench::chaos::{self, ChaosOpts, ChaosRow};
+
+fn check(row: &ChaosRow) {
+    assert_eq!(row.lost, 0, "lost events: {row:#?}");
+    assert_eq!(row.duplicated, 0, "duplicated events: {row:#?}");
+    assert!(row.ok(), "undeliverable events were not reported: {row:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_sigkill_loses_nothing_that_reached_it_durably_and_reports_the_reset() {
+    let row = chaos::redis_kill::run(&ChaosOpts::fast())
+        .await
+        .expect("scenario runs");
+    check(&row);
+    assert_eq!(
+        row.reached_redis, row.sent,
+        "the generator re-sends until Redis is back"
+    );
+    assert!(
+        row.reported.contains("history_reset"),
+        "a Redis restart without persistence is a new epoch and must be reported: {row:#?}"
+    );
+    assert_eq!(row.received + row.undeliverable, row.sent, "{row:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bridge_sigkill_resumes_without_loss_or_duplicates() {
+    let row = chaos::bridge_kill::run(&ChaosOpts::fast())
+        .await
+        .expect("scenario runs");
+    check(&row);
+    assert_eq!(row.received, row.sent, "{row:#?}");
+    assert_eq!(row.undeliverable, 0, "{row:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_restarts_lose_nothing_that_reached_redis() {
+    let row = chaos::agent_restart::run(&ChaosOpts::fast())
+        .await
+        .expect("scenario runs");
+    check(&row);
+    assert!(row.reached_redis > 0, "{row:#?}");
+    assert_eq!(row.received, row.reached_redis, "{row:#?}");
+    assert!(
+        row.notes
+            .iter()
+            .any(|n| n.contains("that run ended cancelled")),
+        "a SIGTERM mid-run ends the run as cancelled: {row:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_client_recovers_everything_and_the_readers_lose_nothing() {
+    let rows = chaos::slow_client::run(&ChaosOpts::fast().slow)
+        .await
+        .expect("scenario runs");
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        check(row);
+        assert_eq!(row.received, row.sent, "{row:#?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_messages_are_counted_and_never_reach_clients() {
+    let row = chaos::malformed::run(&ChaosOpts::fast())
+        .await
+        .expect("scenario runs");
+    check(&row);
+    assert_eq!(row.received, row.sent, "{row:#?}");
+    assert_eq!(
+        row.undeliverable, 0,
+        "garbage leaked or went uncounted: {row:#?}"
+    );
+}
