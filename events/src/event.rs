@@ -286,7 +286,11 @@ impl Event {
         let agent = take_if(&mut fields, "agent", |v| v.as_str().map(str::to_owned));
         let run_id = take_if(&mut fields, "run_id", |v| v.as_str().map(str::to_owned));
         let seq = take_if(&mut fields, "seq", Value::as_u64);
-        let timestamp = take_if(&mut fields, "timestamp", Value::as_f64);
+        // Only a timestamp written as a float is taken: an integer one
+        // (`1703123456`) would come back as `1703123456.0`, so it stays in extra.
+        let timestamp = take_if(&mut fields, "timestamp", |v| {
+            v.is_f64().then(|| v.as_f64()).flatten()
+        });
 
         let kind = match type_name.as_str() {
             "run_started" => typed(&mut fields, EventKind::RunStarted),

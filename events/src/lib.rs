@@ -13,6 +13,7 @@
 //! - [`config`]: default names and ports, so every binary agrees.
 //! - `publish` (feature `redis`): the one server-side step that appends an event
 //!   to the stream and publishes it with its stream id.
+//! - `tls` (feature `redis`): the rustls crypto provider for `rediss://` URLs.
 
 pub mod config;
 pub mod event;
@@ -22,6 +23,8 @@ pub mod id;
 pub mod peek;
 #[cfg(feature = "redis")]
 pub mod publish;
+#[cfg(feature = "redis")]
+pub mod tls;
 
 pub use event::{Event, EventKind, ParseError};
 pub use filter::Filter;

@@ -106,7 +106,10 @@ fn fuzz_regressions_round_trip() {
         assert_eq!(event.id, None, "no canonical id in these");
         let original: Value = serde_json::from_str(text).expect("json");
         assert_eq!(event.to_value(), original);
-        assert_eq!(Event::parse(&event.to_json()).expect("own output parses"), event);
+        assert_eq!(
+            Event::parse(&event.to_json()).expect("own output parses"),
+            event
+        );
     }
 }
 
@@ -127,6 +130,29 @@ fn fuzz_regression_floats_survive_a_second_round_trip() {
         let again = Event::parse(&event.to_json()).expect("own output parses");
         assert_eq!(again, event, "second round trip of {text}");
     }
+}
+
+/// Found by `cargo fuzz run event_parse`: an integer timestamp
+/// (`71520677777789`) was taken as a float and re-serialised as
+/// `71520677777789.0`. Only float timestamps are taken; others stay in extra.
+#[test]
+fn fuzz_regression_integer_timestamp_is_kept_as_it_came() {
+    let text = r#"{"type":"xext_generation","data":"I hav","timestamp":71520677777789}"#;
+    let event = Event::parse(text).expect("parses");
+    assert_eq!(event.timestamp, None);
+    assert_eq!(
+        event.extra.get("timestamp"),
+        Some(&Value::from(71520677777789u64))
+    );
+    let original: Value = serde_json::from_str(text).expect("json");
+    assert_eq!(event.to_value(), original);
+    assert_eq!(
+        Event::parse(&event.to_json()).expect("own output parses"),
+        event
+    );
+    let float = Event::parse(r#"{"type":"x","timestamp":1703123456.0}"#).expect("parses");
+    assert_eq!(float.timestamp, Some(1703123456.0));
+    assert_eq!(float.to_json(), r#"{"type":"x","timestamp":1703123456.0}"#);
 }
 
 #[test]
