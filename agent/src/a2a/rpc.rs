@@ -89,19 +89,27 @@ pub fn error(id: &Value, err: RpcError) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "error": err})
 }
 
+/// A request split into its id, method and params; or the id (when one could
+/// be read) with the error to answer.
+pub type Parsed = Result<(Value, String, Value), Box<(Value, RpcError)>>;
+
+/// Reads a request body: JSON first (`-32700`), then the JSON-RPC 2.0 request
+/// object (`-32600`). Pure and public so that the fuzzer exercises the very
+/// code path that [`handle`] uses.
+pub fn parse_request(body: &[u8]) -> Parsed {
+    match serde_json::from_slice(body) {
+        Ok(value) => read_request(value),
+        Err(e) => Err(Box::new((
+            Value::Null,
+            RpcError::new(PARSE_ERROR, "Parse error: the body is not valid JSON")
+                .with_data(json!(e.to_string())),
+        ))),
+    }
+}
+
 /// Handles one request body.
 pub async fn handle(app: Arc<App>, body: &[u8]) -> RpcReply {
-    let value: Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(e) => {
-            return RpcReply::Json(error(
-                &Value::Null,
-                RpcError::new(PARSE_ERROR, "Parse error: the body is not valid JSON")
-                    .with_data(json!(e.to_string())),
-            ));
-        }
-    };
-    let (id, method, params) = match read_request(value) {
+    let (id, method, params) = match parse_request(body) {
         Ok(parts) => parts,
         Err(bad) => {
             let (id, err) = *bad;
@@ -138,7 +146,7 @@ pub async fn handle(app: Arc<App>, body: &[u8]) -> RpcReply {
 
 /// Splits a request into id, method and params, or says why it is invalid
 /// (with the id when one could be read, as the spec asks).
-fn read_request(value: Value) -> Result<(Value, String, Value), Box<(Value, RpcError)>> {
+fn read_request(value: Value) -> Parsed {
     let invalid = |id: Value, why: &str| {
         Err(Box::new((
             id,
@@ -171,7 +179,9 @@ fn read_request(value: Value) -> Result<(Value, String, Value), Box<(Value, RpcE
     Ok((id, method, params))
 }
 
-fn params<T: DeserializeOwned>(params: Value) -> Result<T, RpcError> {
+/// Reads a method's params (an object) into its typed form, or says why not
+/// (`-32602`). Public for the fuzzer, like [`parse_request`].
+pub fn params<T: DeserializeOwned>(params: Value) -> Result<T, RpcError> {
     if !params.is_object() {
         return Err(RpcError::new(
             INVALID_PARAMS,
