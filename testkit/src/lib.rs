@@ -1,13 +1,16 @@
 //! Test helpers shared by every crate's tests, benchmarks and the fault suite.
 //!
 //! - [`RedisServer`]: a private `redis-server` on a free port in a temp dir,
-//!   killed on drop. Tests never touch the shared Redis on 6379.
+//!   killed on drop. Tests never touch the shared Redis on 6379. It can also
+//!   serve TLS only ([`RedisServer::start_tls`], certificates in [`TlsFiles`]).
 //! - [`free_port`]: a port nobody listens on right now.
 //! - [`ChildGuard`]: a spawned process that is killed when the test ends, pass or fail.
 //! - [`workspace_bin`]: the path of one of the workspace's binaries, built if missing.
 
 mod process;
 mod redis_server;
+mod tls;
 
 pub use process::{ChildGuard, free_port, wait_for_port, workspace_bin};
 pub use redis_server::{RedisServer, RedisServerError};
+pub use tls::TlsFiles;

@@ -3,7 +3,8 @@
 //! Each test gets its own server on a free port, in its own temp dir, with
 //! persistence off, so tests run in parallel and never see each other's data or
 //! the shared Redis on 6379. The server can be SIGKILLed and restarted on the
-//! same port to test reconnection.
+//! same port to test reconnection. [`RedisServer::start_tls`] serves TLS only
+//! (`rediss://`), with a certificate from a throw-away CA.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -11,6 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::process::{ChildGuard, free_port};
+use crate::tls::TlsFiles;
 
 /// Why a test Redis could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +26,9 @@ pub enum RedisServerError {
     /// It started but never answered PING.
     #[error("redis-server on port {0} did not answer PING within 10 s")]
     NotReady(u16),
+    /// The TLS certificates could not be made (`openssl` missing or failing).
+    #[error("TLS test certificates: {0}")]
+    Tls(String),
 }
 
 /// A running private `redis-server`; killed when dropped.
@@ -31,6 +36,7 @@ pub enum RedisServerError {
 pub struct RedisServer {
     port: u16,
     password: Option<String>,
+    tls: Option<TlsFiles>,
     dir: tempfile::TempDir,
     child: Option<ChildGuard>,
 }
@@ -38,23 +44,38 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts a server on a free port and waits until it answers PING.
     pub fn start() -> Result<RedisServer, RedisServerError> {
-        Self::start_inner(None)
+        Self::start_inner(None, false)
     }
 
     /// Starts a server that requires `password` (`requirepass`).
     pub fn start_with_password(password: &str) -> Result<RedisServer, RedisServerError> {
-        Self::start_inner(Some(password.to_string()))
+        Self::start_inner(Some(password.to_string()), false)
     }
 
-    fn start_inner(password: Option<String>) -> Result<RedisServer, RedisServerError> {
+    /// Starts a server that speaks TLS only (no plain port), with a server
+    /// certificate for 127.0.0.1 signed by a fresh CA ([`RedisServer::tls`]).
+    /// Clients need no certificate of their own. Needs `openssl` and
+    /// `redis-cli` (the readiness check), both beside Debian's redis-server.
+    pub fn start_tls() -> Result<RedisServer, RedisServerError> {
+        Self::start_inner(None, true)
+    }
+
+    fn start_inner(password: Option<String>, tls: bool) -> Result<RedisServer, RedisServerError> {
         // A port picked as free can be taken before redis binds it: retry.
         let mut last_err = None;
         for _ in 0..5 {
             let port = free_port()?;
+            let dir = tempfile::Builder::new().prefix("test-redis-").tempdir()?;
+            let tls = if tls {
+                Some(crate::tls::generate(dir.path())?)
+            } else {
+                None
+            };
             let mut server = RedisServer {
                 port,
                 password: password.clone(),
-                dir: tempfile::Builder::new().prefix("test-redis-").tempdir()?,
+                tls,
+                dir,
                 child: None,
             };
             match server.spawn() {
@@ -67,9 +88,20 @@ impl RedisServer {
 
     fn spawn(&mut self) -> Result<(), RedisServerError> {
         let mut cmd = Command::new("redis-server");
-        cmd.arg("--port")
-            .arg(self.port.to_string())
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        match &self.tls {
+            None => cmd.arg("--port").arg(self.port.to_string()),
+            Some(tls) => cmd
+                .args(["--port", "0", "--tls-port"])
+                .arg(self.port.to_string())
+                .arg("--tls-cert-file")
+                .arg(&tls.cert)
+                .arg("--tls-key-file")
+                .arg(&tls.key)
+                .arg("--tls-ca-cert-file")
+                .arg(&tls.ca_cert)
+                .args(["--tls-auth-clients", "no"]),
+        };
+        cmd.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(self.dir.path())
             .args(["--daemonize", "no", "--loglevel", "warning"])
@@ -105,6 +137,9 @@ impl RedisServer {
 
     /// Whether the server answers PING right now.
     pub fn ping(&self) -> bool {
+        if let Some(tls) = &self.tls {
+            return self.ping_tls(tls);
+        }
         let Ok(mut s) = TcpStream::connect_timeout(&self.addr(), Duration::from_millis(200)) else {
             return false;
         };
@@ -134,6 +169,37 @@ impl RedisServer {
         false
     }
 
+    /// PING over TLS with `redis-cli`, verifying the certificate against the CA.
+    fn ping_tls(&self, tls: &TlsFiles) -> bool {
+        let mut cmd = Command::new("redis-cli");
+        cmd.args(["--tls", "--no-auth-warning", "-h", "127.0.0.1", "-p"])
+            .arg(self.port.to_string())
+            .arg("--cacert")
+            .arg(&tls.ca_cert)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some(pw) = &self.password {
+            cmd.arg("-a").arg(pw);
+        }
+        let Ok(child) = cmd.arg("PING").spawn() else {
+            return false;
+        };
+        let mut child = ChildGuard(child);
+        // redis-cli has no connect timeout: bound it here.
+        match child.wait_timeout(Duration::from_secs(2)) {
+            Ok(Some(status)) if status.success() => {}
+            _ => return false,
+        }
+        let mut out = String::new();
+        child
+            .0
+            .stdout
+            .take()
+            .is_some_and(|mut s| s.read_to_string(&mut out).is_ok())
+            && out.trim() == "PONG"
+    }
+
     /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.port
@@ -144,12 +210,31 @@ impl RedisServer {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
-    /// `redis://127.0.0.1:<port>` (with the password when it has one).
+    /// `redis://127.0.0.1:<port>` (with the password when it has one);
+    /// `rediss://…` for a TLS server: verified, so the client must trust
+    /// [`TlsFiles::ca_cert`] (rustls-native-certs reads `SSL_CERT_FILE`).
     pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
         match &self.password {
-            Some(pw) => format!("redis://:{pw}@127.0.0.1:{}", self.port),
-            None => format!("redis://127.0.0.1:{}", self.port),
+            Some(pw) => format!("{scheme}://:{pw}@127.0.0.1:{}", self.port),
+            None => format!("{scheme}://127.0.0.1:{}", self.port),
         }
+    }
+
+    /// [`RedisServer::url`] with the redis crate's `#insecure` fragment: TLS
+    /// without certificate verification, for a client in this process (which
+    /// cannot be told about the test CA through the URL).
+    pub fn insecure_url(&self) -> String {
+        format!("{}/#insecure", self.url())
+    }
+
+    /// The certificate files of a TLS server ([`RedisServer::start_tls`]).
+    pub fn tls(&self) -> Option<&TlsFiles> {
+        self.tls.as_ref()
     }
 
     /// SIGKILLs the server (no shutdown, no save), as a crash would.
@@ -200,6 +285,27 @@ mod tests {
         assert!(!server.ping());
         server.restart().expect("restarts");
         assert_eq!(server.port(), port);
+        assert!(server.ping());
+    }
+
+    #[test]
+    fn tls_server_answers_over_tls_only_and_survives_a_restart() {
+        let mut server = RedisServer::start_tls().expect("TLS redis-server starts");
+        let tls = server.tls().expect("has TLS files").clone();
+        assert!(tls.ca_cert.exists() && tls.cert.exists() && tls.key.exists());
+        assert!(server.url().starts_with("rediss://127.0.0.1:"));
+        assert!(server.insecure_url().ends_with("/#insecure"));
+        assert!(server.ping(), "PING over verified TLS");
+        // A plain-text client gets no PONG from the TLS port.
+        let plain = RedisServer {
+            port: server.port(),
+            password: None,
+            tls: None,
+            dir: tempfile::tempdir().expect("dir"),
+            child: None,
+        };
+        assert!(!plain.ping(), "plain PING must fail on a TLS-only port");
+        server.restart().expect("restarts");
         assert!(server.ping());
     }
 
