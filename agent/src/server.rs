@@ -58,6 +58,8 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), AgentError> {
     let redacted = redact_url(&config.redis_url);
+    // Before any connection: `rediss://` needs a rustls crypto provider.
+    orchestrator_events::tls::install_crypto_provider();
     let client =
         redis::Client::open(config.redis_url.as_str()).map_err(|e| AgentError::RedisUrl {
             url: redacted.clone(),

@@ -60,6 +60,11 @@ impl RedisServer {
         Self::start_inner(None, true)
     }
 
+    /// [`RedisServer::start_tls`] that also requires `password`.
+    pub fn start_tls_with_password(password: &str) -> Result<RedisServer, RedisServerError> {
+        Self::start_inner(Some(password.to_string()), true)
+    }
+
     fn start_inner(password: Option<String>, tls: bool) -> Result<RedisServer, RedisServerError> {
         // A port picked as free can be taken before redis binds it: retry.
         let mut last_err = None;
@@ -67,7 +72,7 @@ impl RedisServer {
             let port = free_port()?;
             let dir = tempfile::Builder::new().prefix("test-redis-").tempdir()?;
             let tls = if tls {
-                Some(crate::tls::generate(dir.path())?)
+                Some(TlsFiles::generate(dir.path())?)
             } else {
                 None
             };
@@ -307,6 +312,10 @@ mod tests {
         assert!(!plain.ping(), "plain PING must fail on a TLS-only port");
         server.restart().expect("restarts");
         assert!(server.ping());
+
+        let locked = RedisServer::start_tls_with_password("tls-pw").expect("starts");
+        assert!(locked.ping(), "AUTH then PING over TLS");
+        assert!(locked.url().starts_with("rediss://:tls-pw@127.0.0.1:"));
     }
 
     #[test]

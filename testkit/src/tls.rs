@@ -22,8 +22,15 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// Makes a CA and a server certificate in `dir`.
-pub(crate) fn generate(dir: &Path) -> Result<TlsFiles, RedisServerError> {
+impl TlsFiles {
+    /// Makes a fresh CA and a server certificate in `dir` (also handy on its
+    /// own: a CA that did *not* sign a server's certificate).
+    pub fn generate(dir: &Path) -> Result<TlsFiles, RedisServerError> {
+        generate(dir)
+    }
+}
+
+fn generate(dir: &Path) -> Result<TlsFiles, RedisServerError> {
     let files = TlsFiles {
         ca_cert: dir.join("ca.crt"),
         cert: dir.join("redis.crt"),

@@ -43,6 +43,8 @@ fn main() {
                 .replace("error: ", ""),
         ),
     };
+    // Before any connection: `rediss://` needs a rustls crypto provider.
+    orchestrator_events::tls::install_crypto_provider();
     let client = match redis::Client::open(cli.redis_url.as_str()) {
         Ok(c) => c,
         Err(e) => fail(&format!(
