@@ -100,10 +100,7 @@ impl Service {
     /// until it is ready. The child logs warnings and errors to a file.
     pub async fn start(kind: Kind, args: &[String]) -> Result<Service, HarnessError> {
         let name = kind.package();
-        let bin = workspace_bin(name, name).map_err(|source| HarnessError::Binary {
-            name: name.into(),
-            source,
-        })?;
+        let bin = binary(name)?;
         let dir = tempfile::Builder::new()
             .prefix("orch-bench-")
             .tempdir()
@@ -258,6 +255,27 @@ impl Service {
         self.kill();
         self.spawn_ready(timeout).await
     }
+}
+
+/// The path of a workspace binary of this build's profile: beside this
+/// program, or one level up when this is an example (`target/<profile>/examples/`);
+/// otherwise [`workspace_bin`] finds or builds it.
+pub fn binary(name: &str) -> Result<PathBuf, HarnessError> {
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(PathBuf::from))
+        && dir.ends_with("examples")
+        && let Some(profile_dir) = dir.parent()
+    {
+        let path = profile_dir.join(name);
+        if path.exists() {
+            return Ok(path);
+        }
+    }
+    workspace_bin(name, name).map_err(|source| HarnessError::Binary {
+        name: name.into(),
+        source,
+    })
 }
 
 /// A private Redis for one benchmark or scenario, with its process id (from

@@ -95,8 +95,8 @@ async fn main() {
     println!("{}", report.text_table());
     if let Some(m) = &report.machine {
         println!(
-            "\nmachine: {} cores, {}, kernel {}, {} MiB RAM; wall time {:.0} s",
-            m.cores, m.cpu, m.kernel, m.mem_mib, report.wall_secs
+            "\nmachine: {} cores, {}, kernel {}, {} MiB RAM; load average at start {}; wall time {:.0} s",
+            m.cores, m.cpu, m.kernel, m.mem_mib, m.loadavg, report.wall_secs
         );
     }
     for e in &report.errors {

@@ -176,6 +176,24 @@ pub fn raise_nofile(want: u64) -> std::io::Result<u64> {
     Ok(lim.rlim_cur)
 }
 
+/// CPU time the calling thread has used so far (`CLOCK_THREAD_CPUTIME_ID`):
+/// what a piece of single-threaded work cost, without the time the thread
+/// spent preempted by other processes on a shared box.
+pub fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(
+        ts.tv_sec.max(0) as u64,
+        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
+}
+
 /// The machine, for the report: cores, CPU model, kernel.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Machine {
@@ -187,6 +205,8 @@ pub struct Machine {
     pub kernel: String,
     /// Total RAM in MiB (`MemTotal`).
     pub mem_mib: u64,
+    /// `/proc/loadavg` when the run started: other work on the box.
+    pub loadavg: String,
 }
 
 impl Machine {
@@ -212,11 +232,15 @@ impl Machine {
             })
             .map(|kb| kb / 1024)
             .unwrap_or(0);
+        let loadavg = std::fs::read_to_string("/proc/loadavg")
+            .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|_| "unknown".into());
         Machine {
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             cpu,
             kernel,
             mem_mib,
+            loadavg,
         }
     }
 }

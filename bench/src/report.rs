@@ -127,7 +127,7 @@ impl Report {
             }
             let _ = writeln!(
                 out,
-                "{:<w_fig$}  {:>w_val$}  {:<w_tgt$}  | {}",
+                "{:<w_fig$}  {:<w_val$}  {:<w_tgt$}  | {}",
                 r.figure,
                 r.value,
                 target_text(r),
@@ -170,8 +170,8 @@ impl Report {
         if let Some(m) = &self.machine {
             let _ = writeln!(
                 doc,
-                "Machine: {} cores, {}, kernel {}, {} MiB RAM. Run: {:.0} s wall.\n",
-                m.cores, m.cpu, m.kernel, m.mem_mib, self.wall_secs
+                "Machine: {} cores, {}, kernel {}, {} MiB RAM; load average at start {}. Run: {:.0} s wall.\n",
+                m.cores, m.cpu, m.kernel, m.mem_mib, m.loadavg, self.wall_secs
             );
         }
         doc.push_str(&self.markdown_table());

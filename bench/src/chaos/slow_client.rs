@@ -60,7 +60,7 @@ impl SlowOpts {
             during_secs: 4.0,
             event_bytes: 2048,
             bridge_flags: vec![
-                "--queue-max-frames".into(),
+                "--queue-frames".into(),
                 "256".into(),
                 "--write-timeout".into(),
                 "1s".into(),

@@ -47,6 +47,8 @@ impl Default for CeilingOpts {
 /// One flat-out run: how many arrived and how fast.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct BlastRun {
+    /// Why messages were lost, when they were (bridge runs only).
+    pub loss_cause: Option<String>,
     /// Messages sent.
     pub sent: u64,
     /// Messages the subscriber received.
@@ -70,9 +72,24 @@ pub struct CeilingResult {
     pub bridge: Vec<BlastRun>,
 }
 
-/// Median delivered rate of some runs.
+/// Median delivered rate of the runs that lost nothing.
 pub fn median_rate(runs: &[BlastRun]) -> f64 {
-    median(&runs.iter().map(|r| r.delivered_per_sec).collect::<Vec<_>>()).unwrap_or(0.0)
+    median(
+        &runs
+            .iter()
+            .filter(|r| r.received == r.sent)
+            .map(|r| r.delivered_per_sec)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or(0.0)
+}
+
+/// Runs that lost nothing / all runs.
+pub fn lossless(runs: &[BlastRun]) -> (usize, usize) {
+    (
+        runs.iter().filter(|r| r.received == r.sent).count(),
+        runs.len(),
+    )
 }
 
 /// Total messages lost over some runs.
@@ -114,9 +131,25 @@ async fn count_messages(
     (got, last)
 }
 
+/// Waits until the bridge is subscribed (after a run that overflowed Redis's
+/// output buffer, it reconnects with backoff).
+async fn wait_subscribed(bridge: &Service) -> Result<(), BenchError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        if bridge.health().await.is_some_and(|v| v["redis"] == "up") {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(BenchError::Failed(
+        "the bridge did not resubscribe to Redis".into(),
+    ))
+}
+
 fn finish(report: PublishReport, received: u64, last_ns: u64) -> BlastRun {
     let secs = last_ns.saturating_sub(report.started_ns) as f64 / 1e9;
     BlastRun {
+        loss_cause: None,
         sent: report.sent,
         received,
         delivered_per_sec: if secs > 0.0 {
@@ -182,15 +215,26 @@ pub async fn run(
     let pool = Pool::connect(&bridge.ws_url(""), 1, 1).await?;
     let channel = Target::default().channel;
     for _ in 0..opts.runs {
+        wait_subscribed(bridge).await?;
+        let reconnects0 = bridge.counter("redis_reconnects").await;
+        let dropped0 = bridge.counter("frames_dropped").await;
         let lo = *seq_base;
         pool.begin_run(lo, false);
         let report =
             blast_publish(&mut conn, &channel, lo, opts.publish_count, opts.pipeline).await?;
         *seq_base += opts.publish_count;
-        pool.wait_all(opts.publish_count, Duration::from_secs(10))
+        pool.wait_all(opts.publish_count, Duration::from_secs(5))
             .await;
         let t = pool.tally(opts.publish_count);
-        out.bridge.push(finish(report, t.delivered, t.last_recv_ns));
+        let mut run = finish(report, t.delivered, t.last_recv_ns);
+        if run.received < run.sent {
+            let reconnects = bridge.counter("redis_reconnects").await - reconnects0;
+            let dropped = bridge.counter("frames_dropped").await - dropped0;
+            run.loss_cause = Some(format!(
+                "the bridge lost its Redis subscription {reconnects}× (Redis's pub/sub output-buffer limit) and dropped {dropped} frames from the client's queue"
+            ));
+        }
+        out.bridge.push(run);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     pool.close().await;

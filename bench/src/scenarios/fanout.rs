@@ -25,7 +25,7 @@ use crate::loadgen::{Generator, PublishReport};
 use crate::measure::{cpu_time, median};
 use crate::ws_clients::{Pool, RunTally};
 
-/// The slowest client must have the last event this soon after it was published.
+/// The slowest client must have the last event this soon after its publication.
 pub const MAX_LAG: Duration = Duration::from_millis(250);
 
 /// How hard to search.
@@ -58,7 +58,7 @@ impl Default for FanoutOpts {
             confirm_runs: 5,
             confirm_runs_large: 5,
             max_trials: 8,
-            start_rate: 8_000.0,
+            start_rate: 16_000.0,
             max_rate: 400_000.0,
         }
     }
@@ -96,9 +96,9 @@ pub struct FanoutResult {
     pub clients: usize,
     /// Highest rate that passed in the search (events/s); 0 when none did.
     pub sustained_rate: f64,
-    /// The search stopped because the generator could not publish faster
-    /// (the bridge's limit is at least `sustained_rate`).
-    pub generator_limited: bool,
+    /// Why the next rate up failed (the limit's nature: loss, lag, or the
+    /// publisher falling behind because the box is saturated).
+    pub limit: String,
     /// The search trials.
     pub search: Vec<Trial>,
     /// Re-runs at `sustained_rate`.
@@ -159,7 +159,7 @@ pub async fn trial(
     let mut why = Vec::new();
     if publish.behind {
         why.push(format!(
-            "generator behind ({:.0} ev/s of {rate:.0})",
+            "publisher behind schedule ({:.0} ev/s of {rate:.0}; 2 cores saturated)",
             publish.rate()
         ));
     }
@@ -230,7 +230,7 @@ pub async fn measure(
     let mut result = FanoutResult {
         clients,
         sustained_rate: 0.0,
-        generator_limited: false,
+        limit: String::new(),
         search: Vec::new(),
         confirm: Vec::new(),
     };
@@ -241,9 +241,6 @@ pub async fn measure(
         let t = trial(generator, &pool, pid, rate, opts.search_secs, false).await?;
         tracing::info!(clients, rate = rate as u64, pass = t.pass, why = %t.why, cpu_ns = t.cpu_ns_per_frame as u64, "fan-out trial");
         let ok = t.pass;
-        if t.publish.behind && !ok {
-            result.generator_limited = true;
-        }
         result.search.push(t);
         settle().await;
         if ok {
@@ -261,6 +258,14 @@ pub async fn measure(
             (None, None) => break,
         };
     }
+    // The lowest failing rate above the sustained one says what the limit is.
+    result.limit = result
+        .search
+        .iter()
+        .filter(|t| !t.pass && pass.is_none_or(|p| t.rate > p))
+        .min_by(|a, b| a.rate.total_cmp(&b.rate))
+        .map(|t| format!("at {} ev/s: {}", t.rate.round(), t.why))
+        .unwrap_or_else(|| "none found within the search".into());
     if let Some(p) = pass {
         result.sustained_rate = p;
         let runs = if clients >= 1000 {

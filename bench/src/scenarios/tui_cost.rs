@@ -22,7 +22,7 @@ use ratatui::backend::TestBackend;
 
 use crate::alloc;
 use crate::error::BenchError;
-use crate::measure::{Percentiles, median, self_rss_kib};
+use crate::measure::{Percentiles, median, self_rss_kib, thread_cpu_time};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -61,8 +61,11 @@ pub struct TuiRun {
     pub rss_growth_kib: u64,
     /// The first draw (nothing to diff against), µs.
     pub first_draw_us: f64,
-    /// Draw times with one new event between draws, µs.
+    /// Draw times with one new event between draws, µs (wall clock).
     pub draw_us: Option<Percentiles>,
+    /// The same draws' thread CPU time, µs: the draw's own cost, without
+    /// preemption by other processes on a shared box.
+    pub draw_cpu_us: Option<Percentiles>,
     /// Events in the buffer when drawing.
     pub buffered: usize,
 }
@@ -103,6 +106,18 @@ impl TuiResult {
                 .runs
                 .iter()
                 .filter_map(|r| r.draw_us.map(|p| p.p99 as f64))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or(0.0)
+    }
+
+    /// Median over runs of the p99 draw thread CPU time, µs.
+    pub fn draw_cpu_p99_us(&self) -> f64 {
+        median(
+            &self
+                .runs
+                .iter()
+                .filter_map(|r| r.draw_cpu_us.map(|p| p.p99 as f64))
                 .collect::<Vec<_>>(),
         )
         .unwrap_or(0.0)
@@ -224,6 +239,7 @@ pub fn one(texts: &[String], extra: &[String], opts: &TuiOpts) -> Result<TuiRun,
         .map_err(|e| BenchError::Failed(format!("draw: {e}")))?;
     let first_draw_us = t.elapsed().as_secs_f64() * 1e6;
     let mut samples = Vec::with_capacity(opts.draws);
+    let mut cpu_samples = Vec::with_capacity(opts.draws);
     for k in 0..opts.draws {
         now.mono += Duration::from_millis(16);
         now.wall += 0.016;
@@ -231,11 +247,13 @@ pub fn one(texts: &[String], extra: &[String], opts: &TuiOpts) -> Result<TuiRun,
         if let Some(text) = extra.get(k) {
             app.ingest(Frame::parse(text.clone()));
         }
+        let c = thread_cpu_time();
         let t = Instant::now();
         terminal
             .draw(|f| ui::draw(&app, f))
             .map_err(|e| BenchError::Failed(format!("draw: {e}")))?;
         samples.push(t.elapsed().as_nanos() as u64 / 1000);
+        cpu_samples.push((thread_cpu_time().saturating_sub(c)).as_nanos() as u64 / 1000);
     }
     let buffered = app.event_count();
     drop(app);
@@ -245,6 +263,7 @@ pub fn one(texts: &[String], extra: &[String], opts: &TuiOpts) -> Result<TuiRun,
         rss_growth_kib,
         first_draw_us,
         draw_us: Percentiles::of(&mut samples),
+        draw_cpu_us: Percentiles::of(&mut cpu_samples),
         buffered,
     })
 }
