@@ -349,6 +349,14 @@ impl Event {
         self.to_value().to_string()
     }
 
+    /// When the event happened, in seconds since the Unix epoch: the typed
+    /// `timestamp`, or an integer `timestamp` some publishers write (kept in
+    /// [`Event::extra`] so that it re-serialises exactly as it came).
+    pub fn time_secs(&self) -> Option<f64> {
+        self.timestamp
+            .or_else(|| self.extra.get("timestamp").and_then(Value::as_f64))
+    }
+
     /// `true` for the envelope-less shapes of the original system (or another
     /// publisher on the same channel).
     pub fn has_envelope(&self) -> bool {

@@ -156,6 +156,17 @@ fn fuzz_regression_integer_timestamp_is_kept_as_it_came() {
 }
 
 #[test]
+fn integer_timestamps_stay_as_written_but_still_tell_the_time() {
+    let text = r#"{"type":"reasoning","content":"c","timestamp":1703123456}"#;
+    let e = Event::parse(text).expect("parses");
+    assert_eq!(e.timestamp, None);
+    assert_eq!(e.time_secs(), Some(1703123456.0));
+    assert_eq!(e.to_json(), text);
+    let seed = Event::parse(SEED_TEXT).expect("parses");
+    assert_eq!(seed.time_secs(), Some(1703123456.789));
+}
+
+#[test]
 fn non_objects_are_typed_errors() {
     assert!(matches!(Event::parse("nope"), Err(ParseError::NotJson(_))));
     assert!(matches!(Event::parse(""), Err(ParseError::NotJson(_))));

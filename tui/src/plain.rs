@@ -52,7 +52,7 @@ pub fn line(frame: &Frame, format: Format, theme: &Theme, zone: Zone, now_wall: 
 }
 
 fn human(event: &Event, theme: &Theme, zone: Zone, now_wall: f64) -> String {
-    let ts = event.timestamp.unwrap_or(now_wall);
+    let ts = event.time_secs().unwrap_or(now_wall);
     let kind = Kind::of(&event.kind);
     let mut who = String::new();
     if let Some(agent) = &event.agent {

@@ -446,7 +446,7 @@ fn make_entry(frame: Frame, now_wall: f64) -> (Entry, Payload) {
                 _ => Payload::Plain,
             };
             let ts = event
-                .timestamp
+                .time_secs()
                 .filter(|t| t.is_finite())
                 .or(match &event.kind {
                     EventKind::BridgeHello(h) => Some(h.server_time),
