@@ -28,7 +28,9 @@ mod handlers;
 mod hub;
 mod limits;
 mod metrics;
-mod query;
+// Public (not part of the API the binary needs) so `fuzz/` can reach the parser.
+#[doc(hidden)]
+pub mod query;
 mod queue;
 mod replay;
 mod routes;

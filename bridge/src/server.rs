@@ -36,6 +36,8 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), BridgeError> {
     config.validate()?;
+    // Before any connection: `rediss://` needs a rustls crypto provider.
+    orchestrator_events::tls::install_crypto_provider();
     let addr = listener.local_addr()?;
     let client = config.redis_client()?;
     let store = Store::new(&client, &config.stream).map_err(|e| ConfigError::RedisUrl {

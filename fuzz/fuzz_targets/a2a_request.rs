@@ -11,9 +11,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use orchestrator_agent::a2a::rpc::{self, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, RpcError};
-use orchestrator_agent::a2a::types::{
-    MessageSendParams, Part, TaskIdParams, TaskQueryParams,
-};
+use orchestrator_agent::a2a::types::{MessageSendParams, Part, TaskIdParams, TaskQueryParams};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -54,7 +52,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(id.is_string() || id.is_number(), "id {id}");
             let body: Value = serde_json::from_slice(data).expect("an accepted body is JSON");
             assert_eq!(body.get("jsonrpc").and_then(Value::as_str), Some("2.0"));
-            assert_eq!(body.get("method").and_then(Value::as_str), Some(method.as_str()));
+            assert_eq!(
+                body.get("method").and_then(Value::as_str),
+                Some(method.as_str())
+            );
             assert_eq!(body.get("id"), Some(&id));
             assert_eq!(body.get("params").unwrap_or(&Value::Null), &params);
             response_echoes(&id, rpc::ok(&id, &method));
@@ -68,10 +69,16 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             if let Some(p) = typed::<TaskQueryParams>(&id, &params) {
-                assert_eq!(params.get("id").and_then(Value::as_str), Some(p.id.as_str()));
+                assert_eq!(
+                    params.get("id").and_then(Value::as_str),
+                    Some(p.id.as_str())
+                );
             }
             if let Some(p) = typed::<TaskIdParams>(&id, &params) {
-                assert_eq!(params.get("id").and_then(Value::as_str), Some(p.id.as_str()));
+                assert_eq!(
+                    params.get("id").and_then(Value::as_str),
+                    Some(p.id.as_str())
+                );
             }
         }
         Err(bad) => {

@@ -134,9 +134,11 @@ pub async fn handle(app: Arc<App>, body: &[u8]) -> RpcReply {
         )),
         _ => Err(RpcError::new(
             METHOD_NOT_FOUND,
-            format!("Method not found: {method}"),
+            format!("Method not found: {}", one_line(&method)),
         )
-        .with_data(json!({"supported": ["message/send", "message/stream", "tasks/get", "tasks/cancel"]}))),
+        .with_data(
+            json!({"supported": ["message/send", "message/stream", "tasks/get", "tasks/cancel"]}),
+        )),
     };
     RpcReply::Json(match result {
         Ok(value) => ok(&id, value),
@@ -188,8 +190,27 @@ pub fn params<T: DeserializeOwned>(params: Value) -> Result<T, RpcError> {
             "Invalid params: \"params\" must be an object",
         ));
     }
-    serde_json::from_value(params)
-        .map_err(|e| RpcError::new(INVALID_PARAMS, format!("Invalid params: {e}")))
+    serde_json::from_value(params).map_err(|e| {
+        RpcError::new(
+            INVALID_PARAMS,
+            format!("Invalid params: {}", one_line(&e.to_string())),
+        )
+    })
+}
+
+/// Escapes control characters, so that a client's value echoed in a message
+/// (serde quotes an unknown variant as it came, newlines included) keeps the
+/// message on one line. Found by fuzzing (`fuzz/`, target `a2a_request`).
+fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A started task: its id, context and a watch of its state.
