@@ -1,6 +1,8 @@
 //! A/B experiment (profiling aid, not part of `just bench`): latency at 100
 //! clients × 1,000 ev/s through an in-process bridge whose listening socket has
 //! TCP_NODELAY off (as `warp::serve` leaves it) or on (accepted sockets inherit it).
+//!
+//! `cargo run --release -p orchestrator-bench --example nodelay_ab -- [RATE] [CLIENTS] [EVENT_BYTES]`
 
 use std::os::fd::AsRawFd;
 use std::time::Duration;
@@ -66,6 +68,10 @@ async fn main() {
         .nth(2)
         .and_then(|s| s.parse().ok())
         .unwrap_or(100);
+    let bytes: usize = std::env::args()
+        .nth(3)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
     for round in 0..2 {
         for nodelay in [false, true] {
             let (addr, cancel, thread) = start_bridge(redis.url(), nodelay);
@@ -76,6 +82,7 @@ async fn main() {
             let mut generator = Generator::connect(&redis.url(), Target::default(), "ab")
                 .await
                 .expect("gen");
+            generator.set_event_bytes(bytes);
             let pid = std::process::id();
             trial(&mut generator, &pool, pid, 1000.0, 0.5, false)
                 .await
@@ -91,7 +98,7 @@ async fn main() {
                     .collect();
                 let p = Percentiles::of(&mut s).expect("samples");
                 println!(
-                    "round {round} nodelay={nodelay:<5} rate={rate} clients={clients}: p50 {} µs p99 {} µs p99.9 {} µs max {} µs lost {}",
+                    "round {round} nodelay={nodelay:<5} rate={rate} clients={clients} bytes={bytes}: p50 {} µs p99 {} µs p99.9 {} µs max {} µs lost {}",
                     p.p50, p.p99, p.p999, p.max, t.tally.lost
                 );
             }

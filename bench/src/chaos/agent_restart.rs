@@ -214,7 +214,7 @@ pub async fn run(opts: &ChaosOpts) -> Result<ChaosRow, BenchError> {
                     .as_ref()
                     .map_or("no run_finished".to_string(), |s| format!("ended {s}")),
                 if Some(id) == kill_run.as_ref() {
-                    "the SIGKILLed run: events still queued in the killed agent never reached Redis; the run stays open at the client"
+                    "the SIGKILLed run, cut off by the kill: whatever the agent had not yet handed to Redis died with it, every event of it that reached Redis was delivered, and nothing tells the client the run will not finish"
                 } else {
                     "unexpected"
                 }
