@@ -304,9 +304,17 @@ impl Redis {
         Ok(redis::Client::open(self.url())?)
     }
 
-    /// A multiplexed connection.
+    /// A multiplexed connection whose every call has a deadline (3 s to
+    /// connect, 30 s per answer: a pipeline of 500 commands or a 500-event
+    /// script call), so a hung Redis is an error, not a hung benchmark.
     pub async fn conn(&self) -> Result<redis::aio::MultiplexedConnection, HarnessError> {
-        Ok(self.client()?.get_multiplexed_async_connection().await?)
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(3)))
+            .set_response_timeout(Some(Duration::from_secs(30)));
+        Ok(self
+            .client()?
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?)
     }
 
     /// Its process id, from `INFO server`.

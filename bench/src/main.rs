@@ -105,10 +105,13 @@ async fn main() {
     let dir = cli
         .out
         .unwrap_or_else(orchestrator_bench::report::default_out_dir);
-    let name = format!("bench-{}", report.started_unix);
+    // Smoke runs never replace the figures of a real run.
+    let prefix = if cli.quick { "quick" } else { "bench" };
+    let latest = if cli.quick { "quick-latest" } else { "latest" };
+    let name = format!("{prefix}-{}", report.started_unix);
     match report.save(&dir, &name) {
         Ok((json, md)) => {
-            let _ = report.save(&dir, "latest");
+            let _ = report.save(&dir, latest);
             println!("saved {} and {}", json.display(), md.display());
         }
         Err(e) => fail(

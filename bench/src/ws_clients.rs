@@ -129,7 +129,17 @@ impl Pool {
             record: AtomicBool::new(false),
         });
         let results: Vec<_> = stream::iter(0..n)
-            .map(|_| tokio_tungstenite::connect_async(url.to_string()))
+            .map(|_| async {
+                match tokio::time::timeout(
+                    Duration::from_secs(10),
+                    tokio_tungstenite::connect_async(url.to_string()),
+                )
+                .await
+                {
+                    Ok(r) => r.map_err(|e| e.to_string()),
+                    Err(_) => Err("handshake timed out after 10 s".to_string()),
+                }
+            })
             .buffer_unordered(concurrency.max(1))
             .collect()
             .await;
@@ -150,7 +160,7 @@ impl Pool {
                 }
                 Err(e) => {
                     failed += 1;
-                    first_err.get_or_insert_with(|| e.to_string());
+                    first_err.get_or_insert(e);
                 }
             }
         }

@@ -265,7 +265,7 @@ pub async fn measure(
         .filter(|t| !t.pass && pass.is_none_or(|p| t.rate > p))
         .min_by(|a, b| a.rate.total_cmp(&b.rate))
         .map(|t| format!("at {} ev/s: {}", t.rate.round(), t.why))
-        .unwrap_or_else(|| "none found within the search".into());
+        .unwrap_or_else(|| "— none: the search stopped before a rate failed".into());
     if let Some(p) = pass {
         result.sustained_rate = p;
         let runs = if clients >= 1000 {

@@ -44,7 +44,7 @@ pub fn fanout(report: &mut Report, results: &[FanoutResult], opts: &FanoutOpts) 
             },
             None,
             format!(
-                "publish script (XADD+PUBLISH) paced on a 1 ms schedule, ~200 B events; {:.0} s search trials (×2/÷2, bisect to 15 %, ≤{} trials) then {n}×{:.0} s at the rate found; pass = every client got every seq once, no drop notice, no disconnect, last event ≤{} ms after publication; delivered = median over the {n} runs",
+                "publish script (XADD+PUBLISH) paced on a 1 ms schedule, ~200 B events; {} s search trials (×2/÷2, bisect to 15 %, ≤{} trials) then {n}×{} s at the rate found; pass = every client got every seq once, no drop notice, no disconnect, last event ≤{} ms after publication; delivered = median over the {n} runs",
                 opts.search_secs,
                 opts.max_trials,
                 opts.confirm_secs,
@@ -186,7 +186,7 @@ pub fn latency(report: &mut Report, results: &[LatencyResult], opts: &LatencyOpt
             value,
             target,
             format!(
-                "t_ns (monotonic, taken before the script call) carried in each event, minus receipt time in each client task; percentiles over all clients' events of a run; median of {} runs of {:.0} s",
+                "t_ns (monotonic, taken before the script call) carried in each event, minus receipt time in each client task; percentiles over all clients' events of a run; median of {} runs of {} s",
                 opts.runs, opts.secs
             ),
         );
