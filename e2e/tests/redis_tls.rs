@@ -150,11 +150,16 @@ fn assert_complete_run(events: &[Value], input: &str) {
     }
 }
 
-/// `POST /chat`; returns the run id once the reply is complete.
-async fn chat(agent: SocketAddr, message: &str) -> String {
-    let reply: Value = reqwest::Client::new()
+/// `POST /chat` (with a bearer token when given); returns the run id once
+/// the reply is complete.
+async fn chat(agent: SocketAddr, message: &str, token: Option<&str>) -> String {
+    let mut request = reqwest::Client::new()
         .post(format!("http://{agent}/chat"))
-        .json(&json!({"message": message, "source_agent": "tls-test"}))
+        .json(&json!({"message": message, "source_agent": "tls-test"}));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let reply: Value = request
         .send()
         .await
         .expect("agent answers")
@@ -179,7 +184,7 @@ async fn agent_publishes_and_bridge_delivers_over_rediss_in_process() {
 
     let agent = agent_in_process(&url).await;
     let input = "Please store this plan over TLS: 1. encrypt 2. deliver";
-    let run_id = chat(agent.addr, input).await;
+    let run_id = chat(agent.addr, input, None).await;
 
     let live_run = read_run(&mut live, &run_id).await;
     assert_complete_run(&live_run, input);
@@ -215,7 +220,7 @@ impl Binary {
             .arg(addr.to_string())
             .env_remove("REDIS_URL")
             .envs(env.iter().copied())
-            .env("RUST_LOG", "debug")
+            .env("RUST_LOG", "trace")
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("log file"))
             .stderr(file)
@@ -253,8 +258,10 @@ impl Binary {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn binaries_verify_the_certificate_and_never_show_the_password() {
+async fn binaries_verify_the_certificate_and_never_show_a_secret() {
     let password = "tls-pass-5b2e";
+    let agent_token = "agent-token-81c4";
+    let bridge_token = "bridge-token-0d97";
     let redis = RedisServer::start_tls_with_password(password).expect("TLS redis-server");
     let tls = redis.tls().expect("TLS files");
     let ca = tls.ca_cert.to_str().expect("utf-8 path");
@@ -266,19 +273,24 @@ async fn binaries_verify_the_certificate_and_never_show_the_password() {
     let bridge = Binary::start(
         "orchestrator-bridge",
         "orchestrator-bridge",
-        &env,
+        &[env[0], env[1], ("ORCH_BRIDGE_TOKEN", bridge_token)],
         dir.path(),
     );
     let agent = Binary::start(
         "orchestrator-agent",
         "orchestrator-agent",
-        &[env[0], env[1], ("ORCH_PACE_MS", "0")],
+        &[
+            env[0],
+            env[1],
+            ("ORCH_PACE_MS", "0"),
+            ("ORCH_AGENT_TOKEN", agent_token),
+        ],
         dir.path(),
     );
     let bridge_health = bridge_redis_up(bridge.addr).await;
-    let mut ws = connect_ws(bridge.addr, "").await;
+    let mut ws = connect_ws(bridge.addr, &format!("token={bridge_token}")).await;
     let input = "Store the verified plan, then list it";
-    let run_id = chat(agent.addr, input).await;
+    let run_id = chat(agent.addr, input, Some(agent_token)).await;
     assert_complete_run(&read_run(&mut ws, &run_id).await, input);
     let agent_health = healthz(agent.addr).await;
     assert_eq!(agent_health["redis"]["connected"], true, "{agent_health}");
@@ -301,14 +313,16 @@ async fn binaries_verify_the_certificate_and_never_show_the_password() {
     );
     assert_eq!(healthz(doubter.addr).await["redis"], "down");
 
-    // The password shows nowhere: not in /healthz, not in any log line.
+    // No secret shows anywhere: not in /healthz, not in any log line (trace).
     let shown = [
         bridge_health.to_string(),
         agent_health.to_string(),
         healthz(doubter.addr).await.to_string(),
     ];
     for text in &shown {
-        assert!(!text.contains(password), "password in /healthz: {text}");
+        for secret in [password, agent_token, bridge_token] {
+            assert!(!text.contains(secret), "{secret} in /healthz: {text}");
+        }
     }
     assert!(
         bridge_health["redis_url"]
@@ -318,7 +332,9 @@ async fn binaries_verify_the_certificate_and_never_show_the_password() {
     for service in [&bridge, &agent, &doubter] {
         let log = service.log_text();
         assert!(!log.is_empty(), "the log was captured");
-        assert!(!log.contains(password), "password in a log:\n{log}");
+        for secret in [password, agent_token, bridge_token] {
+            assert!(!log.contains(secret), "{secret} in a log:\n{log}");
+        }
     }
 }
 
