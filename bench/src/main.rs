@@ -32,6 +32,15 @@ struct Cli {
     out: Option<PathBuf>,
 }
 
+/// Prints a line to stdout; a closed pipe (`| head`) ends output quietly
+/// instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 fn fail(code: i32, message: impl std::fmt::Display) -> ! {
     eprintln!("orchestrator-bench: {message}");
     std::process::exit(code)
@@ -92,15 +101,20 @@ async fn main() {
     }
 
     let report = run_all(&opts).await;
-    println!("{}", report.text_table());
+    say!("{}", report.text_table());
     if let Some(m) = &report.machine {
-        println!(
+        say!(
             "\nmachine: {} cores, {}, kernel {}, {} MiB RAM; load average at start {}; wall time {:.0} s",
-            m.cores, m.cpu, m.kernel, m.mem_mib, m.loadavg, report.wall_secs
+            m.cores,
+            m.cpu,
+            m.kernel,
+            m.mem_mib,
+            m.loadavg,
+            report.wall_secs
         );
     }
     for e in &report.errors {
-        println!("error: {e}");
+        say!("error: {e}");
     }
     let dir = cli
         .out
@@ -112,7 +126,7 @@ async fn main() {
     match report.save(&dir, &name) {
         Ok((json, md)) => {
             let _ = report.save(&dir, latest);
-            println!("saved {} and {}", json.display(), md.display());
+            say!("saved {} and {}", json.display(), md.display());
         }
         Err(e) => fail(
             1,

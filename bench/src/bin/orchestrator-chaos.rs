@@ -21,9 +21,19 @@ struct Cli {
     #[arg(long)]
     fast: bool,
 
-    /// Where the Markdown table goes (default: target/bench/chaos-latest.md).
+    /// Where the Markdown table goes (default: target/bench/chaos-latest.md,
+    /// chaos-fast-latest.md with --fast).
     #[arg(long)]
     out: Option<PathBuf>,
+}
+
+/// Prints a line to stdout; a closed pipe (`| head`) ends output quietly
+/// instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
 }
 
 fn fail(code: i32, message: impl std::fmt::Display) -> ! {
@@ -69,15 +79,20 @@ async fn main() {
         ChaosOpts::full()
     };
     let rows = run_all(&opts, &only).await;
-    println!("{}", table(&rows));
-    let path = cli
-        .out
-        .unwrap_or_else(|| orchestrator_bench::report::default_out_dir().join("chaos-latest.md"));
+    say!("{}", table(&rows));
+    let path = cli.out.unwrap_or_else(|| {
+        let name = if cli.fast {
+            "chaos-fast-latest.md"
+        } else {
+            "chaos-latest.md"
+        };
+        orchestrator_bench::report::default_out_dir().join(name)
+    });
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
     match std::fs::write(&path, markdown(&rows)) {
-        Ok(()) => println!("saved {}", path.display()),
+        Ok(()) => say!("saved {}", path.display()),
         Err(e) => eprintln!("orchestrator-chaos: cannot write {}: {e}", path.display()),
     }
     let failed = rows
