@@ -24,6 +24,7 @@
 //! - [`runs`]: starting runs under a concurrency limit, cancelling them.
 //! - [`agent_loop`]: the model-and-tools loop of one run.
 //! - [`callback`]: steps of a run and the handlers that turn them into events.
+//! - [`orphans`]: at start, closing the runs a killed predecessor left open.
 //! - [`publisher`]: bounded queue → one batched publish script call, buffering
 //!   and reconnecting while Redis is down.
 //! - [`tools`]: the research-plan tools and argument validation.
@@ -41,6 +42,7 @@ pub mod config;
 pub mod http;
 pub mod listen;
 pub mod model;
+pub mod orphans;
 pub mod publisher;
 pub mod redis_conn;
 pub mod runs;

@@ -76,6 +76,22 @@ pub async fn run(
     options.buffer_limit = config.event_buffer;
     let publisher = Publisher::start(client.clone(), options);
 
+    // Before serving (so none of this process's runs exist yet): close the runs
+    // a killed predecessor under the same name left open.
+    let scan = config.stream_maxlen.clamp(1, 20_000);
+    let handle = publisher.handle();
+    let orphans =
+        crate::orphans::close_orphaned_runs(&client, &config.stream, &config.name, scan, &handle);
+    match tokio::time::timeout(Duration::from_secs(3), orphans).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(closed)) => tracing::warn!(closed, "closed runs left open by a previous process"),
+        Ok(Err(e)) => tracing::warn!(
+            kind = ?e.kind(),
+            "could not look for runs left open by a previous process (Redis unreachable?); skipped"
+        ),
+        Err(_) => tracing::warn!("looking for runs left open timed out; skipped"),
+    }
+
     let conn = Arc::new(SharedConn::new(client, Duration::from_secs(3)));
     let tools = PlanStore::new(conn, config.plans_prefix.clone())
         .tools()
