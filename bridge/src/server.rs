@@ -40,6 +40,7 @@ pub async fn run(
     orchestrator_events::tls::install_crypto_provider();
     let addr = listener.local_addr()?;
     disable_nagle(&listener);
+    bound_send_buffer(&listener);
     let client = config.redis_client()?;
     let store = Store::new(&client, &config.stream).map_err(|e| ConfigError::RedisUrl {
         url: redact_url(&config.redis_url),
@@ -112,6 +113,19 @@ fn disable_nagle(listener: &TcpListener) {
     }
 }
 
+/// Kernel send buffer of each WebSocket connection. Linux grows it up to
+/// `tcp_wmem`'s max (4 MiB here) for a peer that stops reading, so a stalled
+/// client could pin megabytes of kernel memory before the bridge's own bounded
+/// queue and write timeout notice. 256 KiB still holds over a thousand ~200 B
+/// frames in flight per client. Set on the listener; accepted sockets inherit it.
+pub const SEND_BUFFER_BYTES: usize = 256 * 1024;
+
+fn bound_send_buffer(listener: &TcpListener) {
+    if let Err(e) = socket2::SockRef::from(listener).set_send_buffer_size(SEND_BUFFER_BYTES) {
+        tracing::warn!(error = %e, "cannot bound the send buffer; a stalled client may hold more kernel memory");
+    }
+}
+
 #[cfg(test)]
 mod nagle_tests {
     use super::*;
@@ -126,6 +140,24 @@ mod nagle_tests {
         assert!(
             accepted.nodelay().expect("getsockopt"),
             "TCP_NODELAY not inherited"
+        );
+    }
+
+    #[tokio::test]
+    async fn accepted_connections_inherit_the_bounded_send_buffer() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        bound_send_buffer(&listener);
+        let addr = listener.local_addr().expect("addr");
+        let _client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (accepted, _) = listener.accept().await.expect("accept");
+        let size = socket2::SockRef::from(&accepted)
+            .send_buffer_size()
+            .expect("getsockopt");
+        // Linux reports twice the value set (bookkeeping overhead), and keeps it
+        // fixed: no auto-tuning up to tcp_wmem's max.
+        assert!(
+            (SEND_BUFFER_BYTES..=2 * SEND_BUFFER_BYTES).contains(&size),
+            "send buffer {size}"
         );
     }
 }
