@@ -15,10 +15,11 @@
 //! - [`alloc`]: a counting allocator for exact heap figures.
 //! - [`report`]: the table (figure, value, target, method), Markdown and JSON.
 //! - [`scenarios`]: the benchmarks; [`chaos`]: the fault scenarios.
-//! - [`error`]: what stops a scenario.
+//! - [`error`]: what stops a scenario; [`cli`]: usage errors, logging and output shared by the two binaries.
 
 pub mod alloc;
 pub mod chaos;
+pub mod cli;
 pub mod error;
 pub mod harness;
 pub mod http;

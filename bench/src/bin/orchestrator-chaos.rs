@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use orchestrator_bench::chaos::{ChaosOpts, SCENARIOS, markdown, run_all, table};
+use orchestrator_bench::say;
 
 /// Fault suite for the orchestrator pipeline (private Redis, release binaries).
 #[derive(Debug, Parser)]
@@ -27,42 +28,14 @@ struct Cli {
     out: Option<PathBuf>,
 }
 
-/// Prints a line to stdout; a closed pipe (`| head`) ends output quietly
-/// instead of panicking.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
-
 fn fail(code: i32, message: impl std::fmt::Display) -> ! {
-    eprintln!("orchestrator-chaos: {message}");
-    std::process::exit(code)
+    orchestrator_bench::cli::fail("orchestrator-chaos", code, message)
 }
 
 #[tokio::main]
 async fn main() {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) if e.use_stderr() => {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            fail(
-                2,
-                format_args!("{} (see --help)", first.trim_start_matches("error: ")),
-            )
-        }
-        Err(e) => e.exit(),
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+    let cli: Cli = orchestrator_bench::cli::parse_or_exit("orchestrator-chaos");
+    orchestrator_bench::cli::init_tracing();
     let only: Vec<String> = cli.only.iter().map(|s| s.trim().to_string()).collect();
     if let Some(bad) = only.iter().find(|s| !SCENARIOS.contains(&s.as_str())) {
         fail(
