@@ -3,22 +3,12 @@
 //! User errors (a wrong flag, a taken port, a malformed URL) end with one line
 //! on stderr and exit code 2 — no backtrace.
 
-use clap::Parser;
 use orchestrator_agent::cli::Cli;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 fn main() {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => match e.kind() {
-            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                let _ = e.print();
-                std::process::exit(0);
-            }
-            _ => fail(&first_line(&e.to_string())),
-        },
-    };
+    let cli: Cli = orchestrator_agent::cli::parse_or_exit("orchestrator-agent");
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,warp=warn")),
@@ -78,13 +68,6 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-fn first_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("invalid arguments");
-    let line = line.strip_prefix("error: ").unwrap_or(line);
-    format!("{line} (see --help)")
-}
-
 fn fail(message: &str) -> ! {
-    eprintln!("orchestrator-agent: error: {message}");
-    std::process::exit(2);
+    orchestrator_agent::cli::fail("orchestrator-agent", message)
 }

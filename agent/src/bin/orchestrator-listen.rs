@@ -26,23 +26,7 @@ struct Cli {
 }
 
 fn main() {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e)
-            if e.kind() == clap::error::ErrorKind::DisplayHelp
-                || e.kind() == clap::error::ErrorKind::DisplayVersion =>
-        {
-            let _ = e.print();
-            return;
-        }
-        Err(e) => fail(
-            &e.to_string()
-                .lines()
-                .next()
-                .unwrap_or("invalid arguments")
-                .replace("error: ", ""),
-        ),
-    };
+    let cli: Cli = orchestrator_agent::cli::parse_or_exit("orchestrator-listen");
     // Before any connection: `rediss://` needs a rustls crypto provider.
     orchestrator_events::tls::install_crypto_provider();
     let client = match redis::Client::open(cli.redis_url.as_str()) {
@@ -122,6 +106,5 @@ async fn listen(client: redis::Client, cli: &Cli) {
 }
 
 fn fail(message: &str) -> ! {
-    eprintln!("orchestrator-listen: error: {message}");
-    std::process::exit(2);
+    orchestrator_agent::cli::fail("orchestrator-listen", message)
 }

@@ -32,23 +32,7 @@ struct Cli {
 }
 
 fn main() {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e)
-            if e.kind() == clap::error::ErrorKind::DisplayHelp
-                || e.kind() == clap::error::ErrorKind::DisplayVersion =>
-        {
-            let _ = e.print();
-            return;
-        }
-        Err(e) => fail(
-            &e.to_string()
-                .lines()
-                .next()
-                .unwrap_or("invalid arguments")
-                .replace("error: ", ""),
-        ),
-    };
+    let cli: Cli = orchestrator_agent::cli::parse_or_exit("orchestrator-send");
     match reqwest::Url::parse(&cli.url) {
         Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
         _ => fail(&format!(
@@ -108,6 +92,5 @@ async fn rounds(client: &reqwest::Client, target: &Target, cli: &Cli) -> usize {
 }
 
 fn fail(message: &str) -> ! {
-    eprintln!("orchestrator-send: error: {message}");
-    std::process::exit(2);
+    orchestrator_agent::cli::fail("orchestrator-send", message)
 }
