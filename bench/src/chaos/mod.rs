@@ -327,25 +327,65 @@ pub async fn wait_received(
         .await
 }
 
-/// A random point in `[lo, hi)` of `total` (at least 1).
-pub fn random_point(total: u64, lo: f64, hi: f64) -> u64 {
-    use rand::Rng;
-    let f = rand::rng().random_range(lo..hi);
-    ((total as f64 * f) as u64).max(1)
+/// A paced run of `opts.events` bench events published in the background
+/// (surviving the faults), for the scenarios that kill something mid-run:
+/// start it, wait for a random point, inject the fault, then [`PacedRun::finish`].
+pub struct PacedRun {
+    /// The `seq` of the run's first event.
+    pub first: u64,
+    progress: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    task: tokio::task::JoinHandle<(crate::loadgen::PublishReport, Vec<crate::loadgen::Fate>)>,
 }
 
-/// Waits until `progress` reaches `at` or `timeout` passes.
-pub async fn wait_progress(
-    progress: &std::sync::atomic::AtomicU64,
-    at: u64,
-    timeout: Duration,
-) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if progress.load(std::sync::atomic::Ordering::Relaxed) >= at {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
+impl PacedRun {
+    /// Starts publishing to `stack`'s Redis at `opts.rate`; the publisher gives
+    /// up `slack` after the run should have ended (3× its nominal length).
+    pub async fn start(
+        stack: &Stack,
+        opts: &ChaosOpts,
+        slack: Duration,
+    ) -> Result<PacedRun, BenchError> {
+        let mut generator =
+            crate::loadgen::Generator::connect(&stack.redis.url(), target(), "chaos").await?;
+        let first = generator.next_seq();
+        let (n, rate) = (opts.events, opts.rate);
+        let progress = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let p = progress.clone();
+        let deadline = Instant::now() + Duration::from_secs_f64(n as f64 / rate * 3.0) + slack;
+        let task = tokio::spawn(async move {
+            generator
+                .resilient(rate, n, deadline, move |k| {
+                    p.store(k, std::sync::atomic::Ordering::Relaxed)
+                })
+                .await
+        });
+        Ok(PacedRun {
+            first,
+            progress,
+            task,
+        })
     }
-    false
+
+    /// Waits until a random 20–70 % of the run has been acknowledged (or twice
+    /// the run's nominal length + 10 s pass) and returns how many were.
+    pub async fn reach_random_point(&self, opts: &ChaosOpts) -> u64 {
+        use rand::Rng;
+        use std::sync::atomic::Ordering;
+        let at = ((opts.events as f64 * rand::rng().random_range(0.2..0.7)) as u64).max(1);
+        let timeout = Duration::from_secs_f64(opts.events as f64 / opts.rate * 2.0 + 10.0);
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline && self.progress.load(Ordering::Relaxed) < at {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        self.progress.load(Ordering::Relaxed)
+    }
+
+    /// Waits for the publisher to end: what it sent and each event's fate.
+    pub async fn finish(
+        self,
+    ) -> Result<(crate::loadgen::PublishReport, Vec<crate::loadgen::Fate>), BenchError> {
+        self.task
+            .await
+            .map_err(|e| BenchError::Failed(format!("publisher task: {e}")))
+    }
 }

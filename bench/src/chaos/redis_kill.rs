@@ -14,45 +14,23 @@
 //!   ids: re-published by the generator after a failure whose outcome it could
 //!   not know (noted).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::Rng;
 
-use crate::chaos::{
-    ChaosOpts, ChaosRow, Stack, classify, random_point, republished, target, wait_progress,
-    wait_received,
-};
+use crate::chaos::{ChaosOpts, ChaosRow, PacedRun, Stack, classify, republished, wait_received};
 use crate::error::BenchError;
-use crate::loadgen::{Fate, Generator};
+use crate::loadgen::Fate;
 use crate::measure::now_ns;
 
 /// Runs the scenario (needs a multi-threaded runtime).
 pub async fn run(opts: &ChaosOpts) -> Result<ChaosRow, BenchError> {
     let mut stack = Stack::start(&[]).await?;
     let client = stack.client().await?;
-    let mut generator = Generator::connect(&stack.redis.url(), target(), "chaos").await?;
-    let first = generator.next_seq();
+    let run = PacedRun::start(&stack, opts, Duration::from_secs(30)).await?;
+    let first = run.first;
     let n = opts.events;
-    let rate = opts.rate;
-    let progress = Arc::new(AtomicU64::new(0));
-    let p = progress.clone();
-    let deadline = Instant::now() + Duration::from_secs_f64(n as f64 / rate * 3.0 + 30.0);
-    let publisher = tokio::spawn(async move {
-        generator
-            .resilient(rate, n, deadline, move |k| p.store(k, Ordering::Relaxed))
-            .await
-    });
-
-    let kill_at = random_point(n, 0.2, 0.7);
-    wait_progress(
-        &progress,
-        kill_at,
-        Duration::from_secs_f64(n as f64 / rate * 2.0 + 10.0),
-    )
-    .await;
-    let killed_after = progress.load(Ordering::Relaxed);
+    let killed_after = run.reach_random_point(opts).await;
     let t_kill = now_ns();
     tokio::task::block_in_place(|| stack.redis.server.kill());
     let down = Duration::from_millis(rand::rng().random_range(200..1000));
@@ -61,9 +39,7 @@ pub async fn run(opts: &ChaosOpts) -> Result<ChaosRow, BenchError> {
         .map_err(crate::harness::HarnessError::from)?;
     let t_restart = now_ns();
 
-    let (report, fates) = publisher
-        .await
-        .map_err(|e| BenchError::Failed(format!("publisher task: {e}")))?;
+    let (report, fates) = run.finish().await?;
     let after_restart = |f: &Fate| matches!(f, Fate::Acked(t) if *t >= t_restart);
     wait_received(
         &client,
