@@ -116,19 +116,16 @@ pub async fn close_orphaned_runs(
     publisher: &PublisherHandle,
 ) -> redis::RedisResult<usize> {
     let mut conn = redis_conn::connect(client, Duration::from_secs(2)).await?;
-    let reply: redis::streams::StreamRangeReply = redis::cmd("XREVRANGE")
-        .arg(stream)
-        .arg("+")
-        .arg("-")
-        .arg("COUNT")
-        .arg(scan)
-        .query_async(&mut conn)
-        .await?;
-    let events: Vec<Event> = reply
-        .ids
+    let stored = orchestrator_events::publish::read_stream(
+        &mut conn,
+        stream,
+        orchestrator_events::publish::StreamEnd::Newest,
+        Some(scan),
+    )
+    .await?;
+    let events: Vec<Event> = stored
         .iter()
-        .filter_map(|entry| entry.get::<String>("event"))
-        .filter_map(|text| Event::parse(&text).ok())
+        .filter_map(|(_, frame)| Event::parse(frame).ok())
         .collect();
     let open = unfinished_runs(agent, &events);
     let now = now_secs();

@@ -377,13 +377,12 @@ impl Worker {
         let count = self.in_flight.len() + 2000;
         let reply = tokio::time::timeout(
             self.options.io_timeout,
-            redis::cmd("XREVRANGE")
-                .arg(&self.options.target.stream)
-                .arg("+")
-                .arg("-")
-                .arg("COUNT")
-                .arg(count)
-                .query_async::<redis::streams::StreamRangeReply>(conn),
+            orchestrator_events::publish::read_stream(
+                conn,
+                &self.options.target.stream,
+                orchestrator_events::publish::StreamEnd::Newest,
+                Some(count as u64),
+            ),
         )
         .await;
         let tail = match reply {
@@ -398,10 +397,8 @@ impl Worker {
             }
         };
         let stored: Vec<String> = tail
-            .ids
             .iter()
-            .filter_map(|entry| entry.get::<String>("event"))
-            .filter_map(|frame| strip_id(&frame))
+            .filter_map(|(_, frame)| strip_id(frame))
             .collect();
         // The newest of our events that is already stored: everything up to it landed.
         let landed = self

@@ -249,7 +249,7 @@ fn parse_entries(value: Value) -> redis::RedisResult<Vec<Entry>> {
             .ok_or_else(|| parse_error("XRANGE entry id is not a stream id"))?;
         let body = pairs(fields)
             .into_iter()
-            .find(|(k, _)| is_key(k, "event"))
+            .find(|(k, _)| is_key(k, orchestrator_events::publish::STREAM_FIELD))
             .and_then(|(_, v)| match v {
                 Value::BulkString(b) => Some(b),
                 Value::SimpleString(s) => Some(s.into_bytes()),

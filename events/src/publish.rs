@@ -9,6 +9,9 @@ use redis::aio::ConnectionLike;
 
 use crate::id::StreamId;
 
+/// The stream entry field that holds an event's frame (written by `publish.lua`).
+pub const STREAM_FIELD: &str = "event";
+
 /// The Lua source (see `publish.lua` for the contract).
 pub const PUBLISH_LUA: &str = include_str!("publish.lua");
 
@@ -67,4 +70,51 @@ pub async fn publish_batch<C: ConnectionLike>(
             })
         })
         .collect()
+}
+
+/// Which end of the stream [`read_stream`] starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// `XRANGE`: oldest first.
+    Oldest,
+    /// `XREVRANGE`: newest first.
+    Newest,
+}
+
+/// Reads stored events: up to `count` entries (all when `None`) from the `from`
+/// end, in that order. Each is `(entry id, frame)`, the frame byte-for-byte what
+/// went out live. Entries without [`STREAM_FIELD`] (written by someone else) are
+/// skipped. The one reader of what [`publish_batch`] writes, so the field name
+/// and the entry shape are defined in one place.
+pub async fn read_stream<C: ConnectionLike>(
+    conn: &mut C,
+    stream: &str,
+    from: StreamEnd,
+    count: Option<u64>,
+) -> redis::RedisResult<Vec<(StreamId, String)>> {
+    let mut cmd = match from {
+        StreamEnd::Oldest => {
+            let mut c = redis::cmd("XRANGE");
+            c.arg(stream).arg("-").arg("+");
+            c
+        }
+        StreamEnd::Newest => {
+            let mut c = redis::cmd("XREVRANGE");
+            c.arg(stream).arg("+").arg("-");
+            c
+        }
+    };
+    if let Some(count) = count {
+        cmd.arg("COUNT").arg(count);
+    }
+    let reply: redis::streams::StreamRangeReply = cmd.query_async(conn).await?;
+    Ok(reply
+        .ids
+        .into_iter()
+        .filter_map(|entry| {
+            let id = entry.id.parse::<StreamId>().ok()?;
+            let frame = entry.get::<String>(STREAM_FIELD)?;
+            Some((id, frame))
+        })
+        .collect())
 }

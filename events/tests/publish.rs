@@ -134,3 +134,47 @@ async fn survives_script_cache_flush_after_restart() {
         .expect("publish");
     assert_eq!(ids.len(), 1);
 }
+
+#[tokio::test]
+async fn read_stream_gives_back_what_was_published_from_either_end() {
+    use orchestrator_events::publish::{StreamEnd, read_stream};
+    let server = RedisServer::start().expect("redis-server");
+    let client = redis::Client::open(server.url()).expect("url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("conn");
+    let target = Target::default();
+    let events: Vec<String> = (0..5)
+        .map(|i| format!(r#"{{"type":"x","n":{i}}}"#))
+        .collect();
+    let ids = publish_batch(&mut conn, &script(), &target, &events)
+        .await
+        .expect("publish");
+    // Someone else's entry, without the event field, is skipped.
+    let _: String = redis::cmd("XADD")
+        .arg(&target.stream)
+        .arg("*")
+        .arg("other")
+        .arg("x")
+        .query_async(&mut conn)
+        .await
+        .expect("xadd");
+
+    let all = read_stream(&mut conn, &target.stream, StreamEnd::Oldest, None)
+        .await
+        .expect("read");
+    assert_eq!(all.iter().map(|(id, _)| *id).collect::<Vec<_>>(), ids);
+    assert_eq!(
+        all[0].1,
+        format!(r#"{{"id":"{}","type":"x","n":0}}"#, ids[0])
+    );
+
+    let newest = read_stream(&mut conn, &target.stream, StreamEnd::Newest, Some(3))
+        .await
+        .expect("read");
+    assert_eq!(
+        newest.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        vec![ids[4], ids[3]]
+    );
+}
