@@ -45,6 +45,12 @@ const CLOSE_TIMEOUT: Duration = Duration::from_millis(500);
 /// Buffers above this many items are freed after use, so a burst does not
 /// leave an idle connection holding memory.
 const KEEP_CAPACITY: usize = 256;
+/// How long `bridge_hello` waits for the stream's head while the subscription
+/// is down (a refused connection answers at once; this bounds a silent one).
+const HEAD_PROBE_TIMEOUT: Duration = Duration::from_millis(300);
+/// Clock skew allowed between the bridge and Redis when a client's starting
+/// point has to be taken from the clock (see `Conn::hello`).
+const CLOCK_MARGIN: Duration = Duration::from_secs(1);
 
 /// What the client asked for in its query string.
 #[derive(Debug, Clone, Default)]
@@ -174,14 +180,31 @@ impl Conn {
     }
 
     /// Sends `bridge_hello` and sets the starting position to the stream's head.
+    ///
+    /// The head is read even while the subscription is down (briefly: a bridge
+    /// that just started may reach the stream before it has subscribed), so
+    /// that the catch-up that follows the subscription starts exactly where
+    /// this client came in. When the stream cannot be read, the client stands
+    /// at the newest id the bridge forwarded, or — if it forwarded none — at
+    /// the present moment on the clock, less [`CLOCK_MARGIN`] (stream ids are
+    /// Redis's clock in ms; the margin absorbs skew between the two hosts).
     async fn hello(&mut self, filter: &Filter) -> Result<(), Closed> {
         let redis_up = self.shared.redis.is_up();
         let head = if redis_up {
             self.shared.store.head().await.ok()
         } else {
-            None
+            timeout(HEAD_PROBE_TIMEOUT, self.shared.store.head())
+                .await
+                .ok()
+                .and_then(Result::ok)
         };
-        self.position = head.as_ref().map(|h| h.newest.unwrap_or(StreamId::ZERO));
+        self.position = Some(match &head {
+            Some(h) => h.newest.unwrap_or(StreamId::ZERO),
+            None => self.shared.redis.forwarded().unwrap_or_else(|| {
+                let ms = (now_secs() * 1000.0) as u64;
+                StreamId::new(ms.saturating_sub(CLOCK_MARGIN.as_millis() as u64), 0)
+            }),
+        });
         let hello = BridgeHello {
             version: env!("CARGO_PKG_VERSION").to_string(),
             newest_id: head.as_ref().and_then(|h| h.newest),

@@ -124,8 +124,9 @@ impl Replay {
     }
 
     /// Catching up a connected client after Redis came back. `None` when there is
-    /// nothing to catch up from: the client's position is unknown (it connected
-    /// while Redis was down) and Redis kept its history.
+    /// nothing to catch up from: the client's position is unknown and Redis
+    /// kept its history (`bridge_hello` always sets a position, so this is a
+    /// safeguard).
     pub fn resync(position: &mut Option<StreamId>, resync: &Resync) -> Option<Replay> {
         let next = if resync.epoch_changed {
             // Every entry in the new epoch is new to the client, whatever its id.

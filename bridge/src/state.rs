@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use orchestrator_events::StreamId;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -39,6 +40,10 @@ pub struct Shared {
 pub struct RedisState {
     up: AtomicBool,
     epoch: Mutex<Option<String>>,
+    /// The newest event id handed to the hub: where a client that connects
+    /// while the stream cannot be read stands (everything up to it went out
+    /// live before the client came).
+    forwarded: Mutex<Option<StreamId>>,
 }
 
 impl RedisState {
@@ -55,10 +60,37 @@ impl RedisState {
             .clone()
     }
 
+    /// The newest event id the subscriber has handed to the hub, if any.
+    pub fn forwarded(&self) -> Option<StreamId> {
+        *self
+            .forwarded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records the newest id of a batch handed to the hub.
+    pub fn set_forwarded(&self, id: StreamId) {
+        let mut f = self
+            .forwarded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if f.is_none_or(|old| id > old) {
+            *f = Some(id);
+        }
+    }
+
     /// Records a connection (with its epoch) or a loss.
     pub fn set(&self, up: bool, epoch: Option<String>) {
         if epoch.is_some() {
-            *self.epoch.lock().unwrap_or_else(PoisonError::into_inner) = epoch;
+            let mut current = self.epoch.lock().unwrap_or_else(PoisonError::into_inner);
+            if current.is_some() && *current != epoch {
+                // A new epoch: ids of the old history say nothing about the new one.
+                *self
+                    .forwarded
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = None;
+            }
+            *current = epoch;
         }
         self.up.store(up, Ordering::Relaxed);
     }

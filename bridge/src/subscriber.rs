@@ -148,6 +148,9 @@ async fn pump(shared: &Shared, pubsub: redis::aio::PubSub) -> &'static str {
                         }
                     }
                 }
+                if let Some(id) = frames.iter().rev().find_map(Frame::id) {
+                    shared.redis.set_forwarded(id);
+                }
                 shared.hub.publish(&frames);
                 frames.clear();
             }

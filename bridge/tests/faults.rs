@@ -151,6 +151,50 @@ async fn redis_down_at_start_is_not_fatal() {
     assert_eq!(id_of(&must_next(&mut ws).await), Some(ids[0]));
 }
 
+/// A client that came in while the bridge could not read Redis still gets
+/// every event published after it came, including those that reached the
+/// stream before the bridge managed to subscribe again (a fresh bridge, or one
+/// whose reconnect is still backing off).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_connected_during_an_outage_gets_what_came_before_the_resubscribe() {
+    let mut redis = RedisServer::start().expect("redis-server");
+    redis.kill();
+    let mut cfg = config(&redis.url());
+    // Long gaps between reconnect attempts: events published right after
+    // Redis returns land before the bridge subscribes again.
+    cfg.reconnect_max_delay = Duration::from_secs(4);
+    let bridge = TestBridge::start(cfg).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let mut ws = connect(&bridge.ws_url("")).await;
+    assert_eq!(hello(&mut ws).await["redis"], false);
+    assert_eq!(must_next(&mut ws).await["status"], "redis_down");
+
+    redis.restart().expect("redis comes up");
+    let mut p = Publisher::new(&redis.url()).await;
+    let ids = p.must(&events(0, 3)).await;
+    let early = bridge.health().await["redis"] == "down";
+
+    let mut got = Vec::new();
+    while got.len() < ids.len() {
+        let Some(v) = next_json(&mut ws, Duration::from_secs(15)).await else {
+            panic!("received {got:?} of {ids:?} (published before the resubscribe: {early})");
+        };
+        if let Some(id) = id_of(&v) {
+            got.push(id);
+        }
+    }
+    assert_eq!(got, ids, "every event exactly once, in order");
+    let later = p.must(&events(3, 1)).await;
+    loop {
+        let v = must_next(&mut ws).await;
+        if let Some(id) = id_of(&v) {
+            assert_eq!(id, later[0], "live after the catch-up, nothing twice");
+            break;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_on_the_channel_is_counted_not_fatal() {
     let redis = RedisServer::start().expect("redis-server");

@@ -60,6 +60,8 @@ struct Held {
     counts: HashMap<StreamId, u32>,
     states: Vec<ConnState>,
     hellos: u32,
+    /// Every bridge frame (hello, status) as received, for failure reports.
+    notices: Vec<String>,
 }
 
 impl Held {
@@ -67,7 +69,11 @@ impl Held {
         match ev {
             ClientEvent::State(s) => self.states.push(s),
             ClientEvent::Frame(f) => match f.event {
-                Ok(e) if matches!(e.kind, EventKind::BridgeHello(_)) => self.hellos += 1,
+                Ok(e) if matches!(e.kind, EventKind::BridgeHello(_)) => {
+                    self.hellos += 1;
+                    self.notices.push(f.text);
+                }
+                Ok(e) if matches!(e.kind, EventKind::BridgeStatus(_)) => self.notices.push(f.text),
                 Ok(e) => {
                     if let Some(id) = e.id {
                         *self.counts.entry(id).or_default() += 1;
@@ -165,13 +171,20 @@ async fn restarting_the_bridge_mid_stream_loses_and_duplicates_nothing() {
     // Wait until the client holds everything that was published.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while held.counts.len() < published.len() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "client holds {} of {} events; states: {:?}",
-            held.counts.len(),
-            published.len(),
-            held.states
-        );
+        if tokio::time::Instant::now() >= deadline {
+            let missing: Vec<(usize, &StreamId)> = published
+                .iter()
+                .enumerate()
+                .filter(|(_, id)| !held.counts.contains_key(id))
+                .collect();
+            panic!(
+                "client holds {} of {} events; missing (index, id): {missing:?}; states: {:?}; bridge frames: {:#?}",
+                held.counts.len(),
+                published.len(),
+                held.states,
+                held.notices
+            );
+        }
         held.recv_for(&mut rx, Duration::from_millis(100)).await;
     }
     // Give any late duplicate a moment to show up, then count.
@@ -181,6 +194,7 @@ async fn restarting_the_bridge_mid_stream_loses_and_duplicates_nothing() {
         counts,
         states,
         hellos,
+        ..
     } = held;
 
     assert_eq!(published.len(), 300);
