@@ -270,6 +270,7 @@ impl Run<'_> {
             status,
             duration_ms,
             usage: self.usage,
+            reason: error.clone(),
         });
         RunOutcome {
             status,

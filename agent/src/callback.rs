@@ -76,6 +76,8 @@ pub enum Step {
         duration_ms: u64,
         /// Summed token usage, when the model reported any.
         usage: Option<Usage>,
+        /// Why it did not complete, when it did not.
+        reason: Option<String>,
     },
 }
 
@@ -124,10 +126,12 @@ impl Step {
                 status,
                 duration_ms,
                 usage,
+                reason,
             } => EventKind::RunFinished(RunFinished {
                 status,
                 duration_ms,
                 usage,
+                reason,
             }),
         };
         let mut event = Event::new(kind);

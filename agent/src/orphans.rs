@@ -100,6 +100,7 @@ pub fn closing_events(
                 status: RunStatus::Failed,
                 duration_ms,
                 usage: None,
+                reason: Some("the agent was restarted during the run".into()),
             }),
             next_seq.saturating_add(1),
         ),

@@ -5,6 +5,7 @@
 //! connection-level error. [`SharedConn`] is that pattern for callers that
 //! share one connection (the tools); the publisher keeps its own.
 
+use std::future::Future;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
@@ -51,13 +52,42 @@ impl SharedConn {
 
     /// The current connection, opening one if needed.
     pub async fn get(&self) -> redis::RedisResult<MultiplexedConnection> {
+        self.get_fresh().await.map(|(conn, _)| conn)
+    }
+
+    /// The current connection and whether it was just opened.
+    async fn get_fresh(&self) -> redis::RedisResult<(MultiplexedConnection, bool)> {
         let mut slot = self.conn.lock().await;
         if let Some(conn) = slot.as_ref() {
-            return Ok(conn.clone());
+            return Ok((conn.clone(), false));
         }
         let conn = connect(&self.client, self.timeout).await?;
         *slot = Some(conn.clone());
-        Ok(conn)
+        Ok((conn, true))
+    }
+
+    /// Runs `command` on the shared connection. When a connection kept from
+    /// before turns out dead (Redis restarted since it was last used), the
+    /// command runs once more on a new one, so the first call after an outage
+    /// does not fail for a socket nobody noticed had closed. Only for commands
+    /// that are safe to send twice.
+    pub async fn run<T, F, Fut>(&self, mut command: F) -> redis::RedisResult<T>
+    where
+        F: FnMut(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let (conn, fresh) = self.get_fresh().await?;
+        let result = command(conn).await;
+        self.observe(&result).await;
+        match &result {
+            Err(e) if !fresh && is_connection_error(e) => {
+                let conn = self.get().await?;
+                let again = command(conn).await;
+                self.observe(&again).await;
+                again
+            }
+            _ => result,
+        }
     }
 
     /// Reports the outcome of a command; a connection error forgets the connection.

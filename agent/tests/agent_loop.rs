@@ -193,7 +193,18 @@ async fn a_model_that_never_stops_calling_tools_is_stopped_at_max_steps() {
     let errors = of_type(&events, "error");
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0]["kind"], "max_steps");
-    assert_eq!(events.last().unwrap()["status"], "failed");
+    let finished = events.last().unwrap();
+    assert_eq!(finished["status"], "failed");
+    assert_eq!(
+        finished["reason"], errors[0]["message"],
+        "run_finished says why: {finished}"
+    );
+    assert!(
+        finished["reason"]
+            .as_str()
+            .unwrap()
+            .contains("3 model turns")
+    );
     agent.shutdown().await;
 }
 

@@ -214,3 +214,68 @@ async fn redis_down_at_startup_is_not_fatal() {
     assert_eq!(events.last().unwrap()["type"], "run_finished");
     agent.shutdown().await;
 }
+
+/// The tools share one connection; after Redis restarts, that connection is
+/// dead although nobody has used it yet. The first tool call after the restart
+/// must still succeed (the store retries once on a new connection), and a call
+/// while Redis is down fails with a clear "unavailable" error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_tool_call_after_a_redis_restart_succeeds() {
+    use std::sync::Arc;
+
+    use orchestrator_agent::redis_conn::SharedConn;
+    use orchestrator_agent::tools::Toolbox;
+    use orchestrator_agent::tools::plans::PlanStore;
+    use serde_json::json;
+
+    let mut redis = RedisServer::start().expect("redis-server");
+    let client = redis::Client::open(redis.url()).expect("url");
+    let store = PlanStore::new(
+        Arc::new(SharedConn::new(client, Duration::from_secs(2))),
+        "test:plans",
+    );
+    let tools = store
+        .tools()
+        .into_iter()
+        .fold(Toolbox::new(), |t, tool| t.with(tool));
+    let plan = json!({"plan_data": "Survey\n1. read\n2. write", "source_agent": "planner"});
+    tools
+        .call("store_research_plan", plan.clone())
+        .await
+        .expect("stored while Redis is up");
+
+    redis.kill();
+    let down = tools
+        .call("list_research_plans", json!({}))
+        .await
+        .expect_err("Redis is down");
+    assert!(down.to_string().contains("Redis"), "{down}");
+
+    redis.restart().expect("restart on the same port");
+    // Open a connection, then restart again so the kept one is dead but unused.
+    tools
+        .call("list_research_plans", json!({}))
+        .await
+        .expect("listing after the first restart");
+    redis.kill();
+    redis.restart().expect("second restart");
+
+    let stored = tools
+        .call("store_research_plan", plan)
+        .await
+        .expect("the first call after the restart succeeds");
+    let id = stored["plan_id"].as_str().expect("plan id").to_string();
+    let got = tools
+        .call("get_research_plan", json!({"plan_id": id}))
+        .await
+        .expect("read back");
+    assert_eq!(got["source_agent"], "planner");
+    let listed = tools
+        .call("list_research_plans", json!({}))
+        .await
+        .expect("listed");
+    assert_eq!(
+        listed["count"], 1,
+        "the restarted Redis is empty but for the new plan: {listed}"
+    );
+}

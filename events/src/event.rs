@@ -175,6 +175,11 @@ pub struct RunFinished {
     /// Token usage when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// Why a run that did not complete ended (the message of the `error`
+    /// event before it), so a consumer that shows only the last event of a
+    /// run still sees why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// `error`: something went wrong that a watcher should see.

@@ -8,7 +8,7 @@
 //! read the same on any terminal. Control characters are not removed here;
 //! the drawing code does that for everything it puts on screen.
 
-use orchestrator_events::event::{RunStatus, ToolStatus, Usage};
+use orchestrator_events::event::{RunFinished, RunStatus, ToolStatus, Usage};
 use orchestrator_events::frame::StatusKind;
 use orchestrator_events::{Event, EventKind, ParseError};
 use serde_json::Value;
@@ -102,14 +102,7 @@ pub fn summarize(event: &Event) -> String {
         .trim_end()
         .to_string(),
         EventKind::RunStarted(s) => format!("[{}] {}", s.source, cut(&s.input, MAX_FIELD_CHARS)),
-        EventKind::RunFinished(f) => {
-            let mut s = format!("{} in {}", run_status(f.status), duration_ms(f.duration_ms));
-            if let Some(u) = &f.usage {
-                s.push_str(", ");
-                s.push_str(&usage(u));
-            }
-            s
-        }
+        EventKind::RunFinished(f) => run_finished(f, None),
         EventKind::Error(e) => format!("{}: {}", e.kind, cut(&e.message, MAX_FIELD_CHARS)),
         EventKind::BridgeHello(h) => {
             let redis = match h.redis {
@@ -155,6 +148,25 @@ pub fn summarize(event: &Event) -> String {
     }
 }
 
+/// A `run_finished` line: status, duration, usage, the time to the run's
+/// first text when known, and why it did not complete.
+pub fn run_finished(f: &RunFinished, first_text_ms: Option<u64>) -> String {
+    let mut s = format!("{} in {}", run_status(f.status), duration_ms(f.duration_ms));
+    if let Some(u) = &f.usage {
+        s.push_str(", ");
+        s.push_str(&usage(u));
+    }
+    if let Some(ms) = first_text_ms {
+        s.push_str(", first text ");
+        s.push_str(&duration_ms(ms));
+    }
+    if let Some(reason) = f.reason.as_deref().filter(|r| !r.is_empty()) {
+        s.push_str(" — ");
+        s.push_str(&cut(reason, MAX_FIELD_CHARS));
+    }
+    s
+}
+
 /// The one-line summary of a frame that is not an event.
 pub fn malformed(text: &str, err: &ParseError) -> String {
     format!("malformed ({err}): {}", cut(text, MAX_FIELD_CHARS))
@@ -188,6 +200,12 @@ mod tests {
                 r#"{"type":"run_finished","status":"completed","duration_ms":61000,"usage":{"input_tokens":3,"output_tokens":4}}"#
             ),
             "completed in 1m01s, 3 in, 4 out tokens"
+        );
+        assert_eq!(
+            sum(
+                r#"{"type":"run_finished","status":"failed","duration_ms":900,"reason":"stopped after 3 model turns"}"#
+            ),
+            "failed in 900ms — stopped after 3 model turns"
         );
         assert_eq!(sum(r#"{"type":"mystery","x":1}"#), r#"mystery {"x":1}"#);
         assert_eq!(

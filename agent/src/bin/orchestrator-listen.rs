@@ -12,7 +12,7 @@ use orchestrator_events::config as defaults;
 
 /// Print the orchestrator events arriving on Redis, one line each.
 #[derive(Debug, Parser)]
-#[command(name = "orchestrator-listen", version, about)]
+#[command(name = "orchestrator-listen", version)]
 struct Cli {
     /// Redis URL.
     #[arg(long, env = "REDIS_URL", default_value = defaults::DEFAULT_REDIS_URL, hide_env_values = true)]

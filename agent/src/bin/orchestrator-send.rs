@@ -12,7 +12,7 @@ use orchestrator_agent::samples::{self, Target};
 /// Send sample messages to the orchestrator agent (research plan, question,
 /// failing tool, long streamed answer, cancelled task, listing).
 #[derive(Debug, Parser)]
-#[command(name = "orchestrator-send", version, about)]
+#[command(name = "orchestrator-send", version)]
 struct Cli {
     /// The agent's base URL.
     #[arg(long, env = "ORCH_AGENT_URL", default_value = "http://127.0.0.1:9001")]

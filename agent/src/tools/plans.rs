@@ -57,10 +57,6 @@ impl PlanStore {
         format!("{}:index", self.prefix)
     }
 
-    async fn conn(&self) -> Result<redis::aio::MultiplexedConnection, ToolError> {
-        self.conn.get().await.map_err(unavailable)
-    }
-
     async fn store(
         &self,
         plan: &str,
@@ -69,9 +65,8 @@ impl PlanStore {
     ) -> Result<Value, ToolError> {
         let id = format!("plan-{:08x}", rand::random::<u32>());
         let now = crate::callback::now_secs();
-        let mut conn = self.conn().await?;
-        let result: redis::RedisResult<()> = redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .hset_multiple(
                 self.plan_key(&id),
                 &[
@@ -83,11 +78,15 @@ impl PlanStore {
             )
             .ignore()
             .zadd(self.index_key(), &id, (now * 1000.0) as i64)
-            .ignore()
-            .query_async(&mut conn)
-            .await;
-        self.conn.observe(&result).await;
-        result.map_err(unavailable)?;
+            .ignore();
+        // Sent twice at worst (same id, same fields): safe to retry.
+        self.conn
+            .run(|mut conn| {
+                let pipe = &pipe;
+                async move { pipe.query_async::<()>(&mut conn).await }
+            })
+            .await
+            .map_err(unavailable)?;
         Ok(json!({
             "plan_id": id,
             "title": title,
@@ -98,11 +97,15 @@ impl PlanStore {
     }
 
     async fn get(&self, id: &str) -> Result<Value, ToolError> {
-        let mut conn = self.conn().await?;
-        let result: redis::RedisResult<Vec<(String, String)>> =
-            conn.hgetall(self.plan_key(id)).await;
-        self.conn.observe(&result).await;
-        let fields = result.map_err(unavailable)?;
+        let key = self.plan_key(id);
+        let fields: Vec<(String, String)> = self
+            .conn
+            .run(|mut conn| {
+                let key = &key;
+                async move { conn.hgetall(key).await }
+            })
+            .await
+            .map_err(unavailable)?;
         if fields.is_empty() {
             return Err(ToolError::NotFound(format!(
                 "no research plan with id {id}"
@@ -124,27 +127,35 @@ impl PlanStore {
     }
 
     async fn list(&self, limit: u64) -> Result<Value, ToolError> {
-        let mut conn = self.conn().await?;
-        let ids: redis::RedisResult<(Vec<String>, u64)> = redis::pipe()
+        let mut index = redis::pipe();
+        index
             .zrevrange(self.index_key(), 0, limit as isize - 1)
-            .zcard(self.index_key())
-            .query_async(&mut conn)
-            .await;
-        self.conn.observe(&ids).await;
-        let (ids, total) = ids.map_err(unavailable)?;
+            .zcard(self.index_key());
+        let (ids, total): (Vec<String>, u64) = self
+            .conn
+            .run(|mut conn| {
+                let index = &index;
+                async move { index.query_async(&mut conn).await }
+            })
+            .await
+            .map_err(unavailable)?;
         let mut pipe = redis::pipe();
         for id in &ids {
             pipe.cmd("HMGET")
                 .arg(self.plan_key(id))
                 .arg(&["title", "source_agent", "created_at"]);
         }
-        let rows: redis::RedisResult<Vec<PlanRow>> = if ids.is_empty() {
-            Ok(Vec::new())
+        let rows: Vec<PlanRow> = if ids.is_empty() {
+            Vec::new()
         } else {
-            pipe.query_async(&mut conn).await
+            self.conn
+                .run(|mut conn| {
+                    let pipe = &pipe;
+                    async move { pipe.query_async(&mut conn).await }
+                })
+                .await
+                .map_err(unavailable)?
         };
-        self.conn.observe(&rows).await;
-        let rows = rows.map_err(unavailable)?;
         let plans: Vec<Value> = ids
             .iter()
             .zip(rows)
@@ -181,6 +192,58 @@ pub fn is_plan_id(id: &str) -> bool {
     })
 }
 
+/// A plan written on one line as `intro 1. step 2. step …` (or `1) … 2) …`):
+/// the intro (maybe empty) and the steps, when at least two numbers follow in
+/// order. `None` for anything else, so "version 2. something" is not a plan.
+pub fn inline_steps(text: &str) -> Option<(&str, Vec<&str>)> {
+    let mut marks: Vec<(usize, usize)> = Vec::new();
+    let mut from = 0;
+    for k in 1u32.. {
+        match find_marker(text, k, from) {
+            Some(m) => {
+                from = m.1;
+                marks.push(m);
+            }
+            None => break,
+        }
+    }
+    if marks.len() < 2 {
+        return None;
+    }
+    let intro = text[..marks[0].0].trim().trim_end_matches(':').trim();
+    let steps = marks
+        .iter()
+        .enumerate()
+        .map(|(i, &(_, end))| {
+            let stop = marks.get(i + 1).map_or(text.len(), |m| m.0);
+            text[end..stop].trim()
+        })
+        .collect::<Vec<_>>();
+    steps
+        .iter()
+        .all(|s| !s.is_empty())
+        .then_some((intro, steps))
+}
+
+/// Where the number `k` stands as a list marker (`k.` or `k)` after the start,
+/// a space or a colon, before a space) at or after `from`: (start, end).
+fn find_marker(text: &str, k: u32, from: usize) -> Option<(usize, usize)> {
+    let number = k.to_string();
+    let bytes = text.as_bytes();
+    text[from..]
+        .match_indices(&number)
+        .map(|(i, _)| from + i)
+        .find(|&start| {
+            let before_ok =
+                start == 0 || matches!(bytes[start - 1], b' ' | b'\t' | b'\n' | b':' | b'(');
+            let after = start + number.len();
+            before_ok
+                && matches!(bytes.get(after), Some(b'.' | b')'))
+                && bytes.get(after + 1).is_none_or(|b| b.is_ascii_whitespace())
+        })
+        .map(|start| (start, start + number.len() + 1))
+}
+
 /// A title from the first non-empty line, cut at 80 characters.
 fn default_title(plan: &str) -> String {
     let line = plan
@@ -188,6 +251,12 @@ fn default_title(plan: &str) -> String {
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or("Research plan");
+    // "Plan: 1. a 2. b" → "Plan"; "1. a 2. b" → "a".
+    let line = match inline_steps(line) {
+        Some(("" | "Plan" | "plan", steps)) => steps[0],
+        Some((intro, _)) => intro,
+        None => line,
+    };
     // "# Title", "- step", "1. step", "2) step" → the words only.
     let line = line
         .trim_start_matches(['#', '-', '*', ' '])
@@ -319,5 +388,28 @@ mod tests {
         assert_eq!(default_title("\n# Study caching\n1. read"), "Study caching");
         assert_eq!(default_title("").as_str(), "Research plan");
         assert_eq!(default_title("1. Read papers\n2. Write"), "Read papers");
+        assert_eq!(
+            default_title("1. Survey prior work 2. Design the benchmark 3. Run it"),
+            "Survey prior work"
+        );
+        assert_eq!(
+            default_title("Cache study: 1. measure 2. fix"),
+            "Cache study"
+        );
+    }
+
+    #[test]
+    fn inline_numbered_steps() {
+        assert_eq!(
+            inline_steps("Plan: 1. a b 2. c 3) d"),
+            Some(("Plan", vec!["a b", "c", "d"]))
+        );
+        // Numbers that are not a list: not in order, not markers, or one alone.
+        assert_eq!(inline_steps("version 2. then 3. more"), None);
+        assert_eq!(inline_steps("1. only one step"), None);
+        assert_eq!(inline_steps("costs 1.5 and 2.5 units"), None);
+        assert_eq!(inline_steps("item1. x item2. y"), None);
+        assert_eq!(inline_steps("1. 2. 3."), None, "empty steps");
+        assert_eq!(inline_steps(""), None);
     }
 }

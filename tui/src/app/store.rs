@@ -18,6 +18,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+use orchestrator_events::event::RunFinished;
 use orchestrator_events::{EventKind, StreamId};
 use serde_json::Value;
 
@@ -378,15 +379,17 @@ impl Store {
                 }
                 RowChange::New(row_gid)
             }
-            Payload::RunFinished => {
-                let mut text = entry.summary.clone();
-                if let Some(run) = &entry.run_id
-                    && let Some(t) = self.runs.remove(run)
-                    && let (Some(start), Some(first)) = (t.started, t.first_text)
-                {
-                    let ms = ((first - start) * 1000.0).max(0.0).round() as u64;
-                    text.push_str(&format!(", first text {}", summary::duration_ms(ms)));
-                }
+            Payload::RunFinished(finished) => {
+                let first_text_ms = entry
+                    .run_id
+                    .as_ref()
+                    .and_then(|run| self.runs.remove(run))
+                    .and_then(|t| Some((t.started?, t.first_text?)))
+                    .map(|(start, first)| ((first - start) * 1000.0).max(0.0).round() as u64);
+                let text = match first_text_ms {
+                    Some(ms) => summary::run_finished(&finished, Some(ms)),
+                    None => entry.summary.clone(),
+                };
                 RowChange::New(self.push_row(new_row(text, entry.kind)))
             }
             Payload::ToolUse { id: None } | Payload::Plain => {
@@ -407,7 +410,7 @@ enum Payload {
         duration_ms: u64,
     },
     RunStarted,
-    RunFinished,
+    RunFinished(Box<RunFinished>),
     Plain,
 }
 
@@ -442,7 +445,7 @@ fn make_entry(frame: Frame, now_wall: f64) -> (Entry, Payload) {
                     duration_ms: r.duration_ms,
                 },
                 EventKind::RunStarted(_) => Payload::RunStarted,
-                EventKind::RunFinished(_) => Payload::RunFinished,
+                EventKind::RunFinished(f) => Payload::RunFinished(Box::new(f.clone())),
                 _ => Payload::Plain,
             };
             let ts = event

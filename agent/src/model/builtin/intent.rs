@@ -193,6 +193,9 @@ pub fn plan_steps(plan: &str) -> Vec<String> {
     if bullets.len() >= 2 {
         return bullets;
     }
+    if let Some((_, steps)) = crate::tools::plans::inline_steps(plan) {
+        return steps.into_iter().map(str::to_string).collect();
+    }
     plan.split(['.', ';', '\n'])
         .map(str::trim)
         .filter(|s| s.len() > 3)
@@ -324,6 +327,13 @@ mod tests {
             vec!["Survey caches", "Benchmark", "Write up"]
         );
         assert_eq!(plan_steps("Read. Then write; then ship").len(), 3);
+        assert_eq!(
+            plan_steps(
+                "Please store this research plan: 1. Survey prior work 2. Design the benchmark 3. Run it"
+            ),
+            ["Survey prior work", "Design the benchmark", "Run it"]
+        );
+        assert_eq!(plan_steps("Caching 1) measure 2) fix"), ["measure", "fix"]);
         assert_eq!(
             find_plan_id("get plan-ab12, now").as_deref(),
             Some("plan-ab12")
