@@ -115,7 +115,7 @@ pub static KEYMAP: &[Binding] = &[
     bind!(
         Navigate,
         [code(KeyCode::PageDown), k(' '), ctrl('f')],
-        "PgDn Space",
+        "PgDn Spc ^F",
         Action::Page(1),
         "page down",
         None
@@ -123,7 +123,7 @@ pub static KEYMAP: &[Binding] = &[
     bind!(
         Navigate,
         [code(KeyCode::PageUp), k('b'), ctrl('b')],
-        "PgUp b",
+        "PgUp b ^B",
         Action::Page(-1),
         "page up",
         None

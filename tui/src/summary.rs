@@ -148,17 +148,18 @@ pub fn summarize(event: &Event) -> String {
     }
 }
 
-/// A `run_finished` line: status, duration, usage, the time to the run's
-/// first text when known, and why it did not complete.
+/// A `run_finished` line: status, duration, the time to the run's first
+/// text when known, usage, and why it did not complete.
 pub fn run_finished(f: &RunFinished, first_text_ms: Option<u64>) -> String {
+    // Most telling first, so that a narrow terminal cuts the least of it.
     let mut s = format!("{} in {}", run_status(f.status), duration_ms(f.duration_ms));
-    if let Some(u) = &f.usage {
-        s.push_str(", ");
-        s.push_str(&usage(u));
-    }
     if let Some(ms) = first_text_ms {
         s.push_str(", first text ");
         s.push_str(&duration_ms(ms));
+    }
+    if let Some(u) = &f.usage {
+        s.push_str(", ");
+        s.push_str(&usage(u));
     }
     if let Some(reason) = f.reason.as_deref().filter(|r| !r.is_empty()) {
         s.push_str(" — ");

@@ -264,12 +264,15 @@ impl ViewFilter {
                 s.to_string()
             }
         };
-        out.extend(self.only_types.iter().map(|c| format!("type:{}", c.name())));
-        out.extend(
-            self.hide_types
-                .iter()
-                .map(|c| format!("-type:{}", c.name())),
-        );
+        // One term per direction, as a comma list: short enough for the info bar.
+        let names =
+            |types: &[Category]| types.iter().map(|c| c.name()).collect::<Vec<_>>().join(",");
+        if !self.only_types.is_empty() {
+            out.push(format!("type:{}", names(&self.only_types)));
+        }
+        if !self.hide_types.is_empty() {
+            out.push(format!("-type:{}", names(&self.hide_types)));
+        }
         out.extend(
             self.only_agents
                 .iter()
@@ -362,6 +365,9 @@ mod tests {
         let f = ViewFilter::parse(text).expect("valid");
         assert_eq!(f.describe(), text);
         assert_eq!(ViewFilter::parse(&f.describe()), Ok(f));
+        let many = ViewFilter::parse("-type:text -type:reasoning,tool type:error").expect("valid");
+        assert_eq!(many.describe(), "type:error -type:text,reasoning,tool");
+        assert_eq!(ViewFilter::parse(&many.describe()), Ok(many));
         assert!(ViewFilter::parse("type:nope").is_err());
         assert!(ViewFilter::parse("").expect("empty").is_empty());
     }

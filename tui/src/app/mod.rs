@@ -483,6 +483,9 @@ impl App {
         }
         self.selected = Some(self.visible[pos]);
         self.top = self.visible[start];
+        // Rows scrolled past are seen: "N new" counts only those still below.
+        let below = (len - 1 - pos) as u64;
+        self.unseen = self.unseen.min(below);
         if let Some(d) = &mut self.detail {
             d.scroll = 0;
         }
@@ -703,6 +706,8 @@ impl App {
                     self.detail = None;
                 } else if self.search.is_some() {
                     self.search = None;
+                    // "not found: …" was about the search just cleared.
+                    self.flash = None;
                 }
             }
             Action::ToggleRaw => self.toggle_raw(),

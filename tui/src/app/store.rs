@@ -142,8 +142,10 @@ pub struct Store {
     max_events: usize,
     /// The open (growing) message of each run: key → row id.
     open: HashMap<Arc<str>, u64>,
-    /// Pending tool calls: `tool_use_id` → row id.
-    pending: HashMap<Box<str>, u64>,
+    /// Pending tool calls: (run key, `tool_use_id`) → row id. The run is part
+    /// of the key because ids are only unique within a run: two runs that
+    /// make the same call may well carry the same `tool_use_id`.
+    pending: HashMap<(Arc<str>, Box<str>), u64>,
     /// Start and first-text times per run.
     runs: HashMap<Arc<str>, RunTiming>,
 }
@@ -345,7 +347,7 @@ impl Store {
                 let mut row = new_row(entry.summary.clone(), entry.kind);
                 row.tool = Some(ToolState::Pending);
                 let row_gid = self.push_row(row);
-                self.pending.insert(id.into_boxed_str(), row_gid);
+                self.pending.insert((key, id.into_boxed_str()), row_gid);
                 RowChange::New(row_gid)
             }
             Payload::ToolResult {
@@ -353,7 +355,7 @@ impl Store {
                 ok,
                 duration_ms,
             } => {
-                if let Some(row_gid) = self.pending.remove(id.as_str())
+                if let Some(row_gid) = self.pending.remove(&(key, id.into_boxed_str()))
                     && let Some(row) = self.row_mut(row_gid)
                 {
                     row.tool = Some(ToolState::Done { ok, duration_ms });
@@ -592,6 +594,35 @@ mod tests {
     }
 
     #[test]
+    fn the_same_tool_use_id_in_two_runs_pairs_within_each_run() {
+        let mut s = Store::new(100);
+        let call = |run: &str| {
+            frame(&format!(
+                r#"{{"type":"tool_use","tool_name":"t","tool_input":{{}},"tool_use_id":"same","run_id":"{run}"}}"#
+            ))
+        };
+        let result = |run: &str, ms: u64| {
+            frame(&format!(
+                r#"{{"type":"tool_result","tool_use_id":"same","tool_name":"t","status":"success","output":1,"duration_ms":{ms},"run_id":"{run}"}}"#
+            ))
+        };
+        s.ingest(call("r1"), 0.0);
+        s.ingest(call("r2"), 0.0);
+        assert_eq!(s.ingest(result("r1", 3), 0.0).1, RowChange::Updated(0));
+        assert_eq!(s.ingest(result("r2", 4), 0.0).1, RowChange::Updated(1));
+        assert_eq!(s.len_rows(), 2, "no orphaned result rows");
+        for (row, ms) in [(0, 3), (1, 4)] {
+            assert_eq!(
+                s.row(row).and_then(|r| r.tool),
+                Some(ToolState::Done {
+                    ok: true,
+                    duration_ms: ms
+                })
+            );
+        }
+    }
+
+    #[test]
     fn annotates_run_finished_with_time_to_first_text() {
         let mut s = Store::new(100);
         s.ingest(frame(r#"{"type":"run_started","input":"hi","source":"chat","run_id":"r","timestamp":100.0}"#), 0.0);
@@ -607,7 +638,7 @@ mod tests {
         let row = s.row(2).expect("row");
         assert_eq!(
             row.text,
-            "completed in 2.0s, 10 in, 5 out tokens, first text 800ms"
+            "completed in 2.0s, first text 800ms, 10 in, 5 out tokens"
         );
         assert!(
             !s.row(1).expect("text row").open,

@@ -72,10 +72,23 @@ fn follows_until_scrolled_up_then_counts_new_rows() {
         "k: m48",
         "the selection stays put while paused"
     );
+    // Scrolling down over the new rows counts them as seen.
+    app.on_key(key('j'));
+    app.on_key(key('j'));
+    assert_eq!(selected_text(&app), "k: m50");
+    assert_eq!(app.unseen, 1, "one new row is still below");
+    app.on_key(key('j'));
+    assert_eq!(app.unseen, 0);
+    assert!(
+        !app.following(),
+        "reaching the end does not resume following"
+    );
+    app.ingest(err(52));
+    assert_eq!(app.unseen, 1);
     app.on_key(key('f'));
     assert!(app.following());
     assert_eq!(app.unseen, 0);
-    assert_eq!(selected_text(&app), "k: m51");
+    assert_eq!(selected_text(&app), "k: m52");
     app.on_key(key('g'));
     assert_eq!(selected_text(&app), "k: m0");
     app.on_key(KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE));

@@ -166,13 +166,14 @@ pub fn render_info(app: &App, area: Rect, buf: &mut Buffer) {
         parts.push(vec![Span::styled("raw chunks", t.key())]);
     }
     if !app.filter.is_empty() {
+        // The count first: a long filter is what gets cut at 80 columns.
         parts.push(vec![
             Span::styled("filter ", t.key()),
-            Span::raw(text::cleaned(&app.filter.describe())),
             Span::styled(
-                format!(" ({} shown)", thousands(app.visible.len() as u64)),
+                format!("({} shown) ", thousands(app.visible.len() as u64)),
                 t.dim(),
             ),
+            Span::raw(text::cleaned(&app.filter.describe())),
         ]);
     }
     if !app.conn.server_filter.is_empty() {

@@ -14,7 +14,7 @@ fn group_lines(app: &App, group: Group) -> Vec<Line<'static>> {
     let mut out = vec![Line::styled(group.title(), t.good())];
     for b in KEYMAP.iter().filter(|b| b.group == group) {
         out.push(Line::from(vec![
-            Span::styled(format!(" {:<11}", b.label), t.key()),
+            Span::styled(format!(" {:<12}", b.label), t.key()),
             Span::raw(b.help),
         ]));
     }

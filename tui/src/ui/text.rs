@@ -12,11 +12,13 @@ use unicode_width::UnicodeWidthChar;
 use crate::app::filter::Pattern;
 
 /// The character to draw for `c`: whitespace controls become spaces, other
-/// control characters a replacement mark.
+/// control characters — and the bidirectional overrides and isolates, which
+/// can make a line read differently from what it holds — a replacement mark.
 pub fn clean(c: char) -> char {
     match c {
         '\n' | '\r' | '\t' => ' ',
         c if c.is_control() => '\u{FFFD}',
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => '\u{FFFD}',
         c => c,
     }
 }
@@ -169,6 +171,7 @@ mod tests {
     #[test]
     fn cleans_control_characters() {
         assert_eq!(cleaned("a\nb\x1b[2Jc\u{7}"), "a b\u{FFFD}[2Jc\u{FFFD}");
+        assert_eq!(cleaned("x\u{202E}y\u{2066}z"), "x\u{FFFD}y\u{FFFD}z");
     }
 
     #[test]

@@ -270,12 +270,11 @@ impl Turn {
     fn call(&mut self, name: &str, args: &Value) {
         let arguments = args.to_string();
         self.produced += arguments.len();
-        let n = self.deltas.len();
+        // Random, as a real backend's ids are: the words are deterministic, but
+        // two runs that make the same call must not share a `tool_use_id`
+        // (watchers pair a call with its result by it).
         self.deltas.push(Delta::ToolCall(ToolCall {
-            id: format!(
-                "call_{:012x}",
-                w::seed_of(&format!("{}/{}/{n}", self.seed, self.turn_index)) & 0xffff_ffff_ffff
-            ),
+            id: format!("call_{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff),
             name: name.into(),
             arguments,
         }));
@@ -341,6 +340,22 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn the_same_call_in_two_runs_gets_two_ids() {
+        let ask = || {
+            plan_turn(&request(vec![Message::User(
+                "List the stored research plans.".into(),
+            )]))
+        };
+        let (a, b) = (ask(), ask());
+        let (a, b) = (calls(&a)[0].clone(), calls(&b)[0].clone());
+        assert_eq!(
+            (a.name.as_str(), &a.arguments),
+            (b.name.as_str(), &b.arguments)
+        );
+        assert_ne!(a.id, b.id, "tool_use_id must not repeat across runs");
     }
 
     #[test]
