@@ -77,7 +77,7 @@ pub fn plan_turn(request: &TurnRequest) -> Vec<Delta> {
     let results = tool_results(since_user);
     let seed = w::seed_of(user);
     let has_tool = |name: &str| request.tools.iter().any(|t| t.name == name);
-    let mut turn = Turn::new(seed, results.len());
+    let mut turn = Turn::new(seed);
 
     match results.last() {
         None => match intent::classify(user) {
@@ -238,17 +238,14 @@ fn subject(topic: &Topic) -> String {
 /// Builds one turn's deltas.
 struct Turn {
     seed: u64,
-    /// Distinguishes tool-call ids across turns of one run.
-    turn_index: usize,
     deltas: Vec<Delta>,
     produced: usize,
 }
 
 impl Turn {
-    fn new(seed: u64, turn_index: usize) -> Self {
+    fn new(seed: u64) -> Self {
         Turn {
             seed,
-            turn_index,
             deltas: Vec::new(),
             produced: 0,
         }
