@@ -274,7 +274,7 @@ fn begin(
     };
     if let Err(busy) = app.runner.start(input, hooks) {
         app.tasks.remove(&task_id);
-        return Err(RpcError::new(SERVER_BUSY, format!("Server busy: {busy}"))
+        return Err(RpcError::new(SERVER_BUSY, format!("Server {busy}"))
             .with_data(json!({"in_flight": busy.in_flight, "limit": busy.limit})));
     }
     Ok((Begun { task, state }, sse))
