@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use common::Pipeline;
-use orchestrator_events::{Event, EventKind, StreamId};
+use orchestrator_events::{Event, EventKind, StatusKind, StreamId};
 use orchestrator_tui::client::{ClientConfig, ClientEvent, ConnState, spawn_client};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::Receiver;
@@ -24,6 +24,8 @@ struct Seen {
     /// Ids in arrival order.
     order: Vec<StreamId>,
     states: Vec<ConnState>,
+    /// Events the bridge said it replayed (`replay_done`), per connection.
+    replayed: Vec<u64>,
 }
 
 impl Seen {
@@ -33,6 +35,11 @@ impl Seen {
             ClientEvent::Frame(frame) => {
                 let event = frame.event.expect("every frame is a valid event");
                 if event.kind.is_bridge_frame() {
+                    if let EventKind::BridgeStatus(s) = &event.kind
+                        && s.status == StatusKind::ReplayDone
+                    {
+                        self.replayed.push(s.replayed.unwrap_or(0));
+                    }
                     return;
                 }
                 let id = event.id.expect("agent events carry their stream id");
@@ -247,6 +254,15 @@ async fn chat_and_a2a_runs_arrive_complete_and_survive_a_bridge_kill() {
     );
     let stream = stream_events(&pipeline).await;
     assert_complete_run(&seen, &long_run, &stream, "chat");
+    assert!(
+        seen.order.windows(2).all(|w| w[0] < w[1]),
+        "ids arrive in order across the kill and the resume"
+    );
+    assert!(
+        seen.replayed.iter().any(|&n| n > 0),
+        "the resumed connection replayed what was published while the bridge was down: {:?}",
+        seen.replayed
+    );
     // Every agent event in the stream reached the client exactly once (insert
     // panics on a duplicate), and nothing else did.
     let stream_ids: Vec<StreamId> = stream.iter().filter_map(|e| e.id).collect();
