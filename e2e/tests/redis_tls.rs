@@ -380,3 +380,68 @@ async fn bridge_delivers_from_a_password_protected_redis_and_hides_the_password(
     assert!(!health.to_string().contains(password), "{health}");
     bridge.shutdown().await;
 }
+
+/// A Redis ACL user (`redis://user:password@…`): the agent's path (publishing
+/// through the script) and the bridge both authenticate as that user, and
+/// neither shows the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_acl_user_in_the_url_works_and_stays_hidden() {
+    let admin_pw = "admin-pw-77";
+    let user_pw = "alice-pw-3c9";
+    let redis = RedisServer::start_with_password(admin_pw).expect("redis-server");
+    let admin = redis::Client::open(redis.url()).expect("url");
+    let mut conn = admin
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("alice")
+        .arg("on")
+        .arg(format!(">{user_pw}"))
+        .arg("~*")
+        .arg("&*")
+        .arg("+@all")
+        .query_async(&mut conn)
+        .await
+        .expect("ACL SETUSER");
+    let alice_url = format!("redis://alice:{user_pw}@127.0.0.1:{}", redis.port());
+
+    let bridge = bridge_in_process(&alice_url).await;
+    let health = bridge_redis_up(bridge.addr).await;
+    assert!(!health.to_string().contains(user_pw), "{health}");
+    assert!(
+        health.to_string().contains("alice"),
+        "the user is shown: {health}"
+    );
+    let mut ws = connect_ws(bridge.addr, "").await;
+
+    let alice = redis::Client::open(alice_url.as_str()).expect("url");
+    let mut as_alice = alice
+        .get_multiplexed_async_connection()
+        .await
+        .expect("alice connects");
+    let events = [
+        json!({"type": "text_generation", "data": "as alice", "run_id": "acl", "seq": 0})
+            .to_string(),
+    ];
+    let ids = publish_batch(&mut as_alice, &script(), &Target::default(), &events)
+        .await
+        .expect("published as alice");
+    let frame = next_frame(&mut ws).await;
+    assert_eq!(frame["data"], "as alice", "{frame}");
+    assert_eq!(frame["id"], ids[0].to_string());
+
+    // A wrong password for the user is refused, and still never shown.
+    let wrong = format!("redis://alice:not-{user_pw}@127.0.0.1:{}", redis.port());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let refused = Binary::start(
+        "orchestrator-bridge",
+        "orchestrator-bridge",
+        &[("REDIS_URL", wrong.as_str())],
+        dir.path(),
+    );
+    let log = refused.wait_log("cannot reach Redis").await;
+    assert!(!log.contains(user_pw), "password in the log:\n{log}");
+    bridge.shutdown().await;
+}
