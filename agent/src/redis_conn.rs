@@ -41,7 +41,7 @@ pub struct SharedConn {
 }
 
 impl SharedConn {
-    /// Nothing is opened until the first [`SharedConn::get`].
+    /// Nothing is opened until the first [`SharedConn::run`].
     pub fn new(client: redis::Client, timeout: Duration) -> Self {
         SharedConn {
             client,
@@ -50,13 +50,8 @@ impl SharedConn {
         }
     }
 
-    /// The current connection, opening one if needed.
-    pub async fn get(&self) -> redis::RedisResult<MultiplexedConnection> {
-        self.get_fresh().await.map(|(conn, _)| conn)
-    }
-
-    /// The current connection and whether it was just opened.
-    async fn get_fresh(&self) -> redis::RedisResult<(MultiplexedConnection, bool)> {
+    /// The current connection, opening one if needed, and whether it was just opened.
+    async fn current(&self) -> redis::RedisResult<(MultiplexedConnection, bool)> {
         let mut slot = self.conn.lock().await;
         if let Some(conn) = slot.as_ref() {
             return Ok((conn.clone(), false));
@@ -76,12 +71,12 @@ impl SharedConn {
         F: FnMut(MultiplexedConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let (conn, fresh) = self.get_fresh().await?;
+        let (conn, fresh) = self.current().await?;
         let result = command(conn).await;
         self.observe(&result).await;
         match &result {
             Err(e) if !fresh && is_connection_error(e) => {
-                let conn = self.get().await?;
+                let (conn, _) = self.current().await?;
                 let again = command(conn).await;
                 self.observe(&again).await;
                 again
@@ -91,7 +86,7 @@ impl SharedConn {
     }
 
     /// Reports the outcome of a command; a connection error forgets the connection.
-    pub async fn observe<T>(&self, result: &redis::RedisResult<T>) {
+    async fn observe<T>(&self, result: &redis::RedisResult<T>) {
         if let Err(e) = result
             && is_connection_error(e)
         {

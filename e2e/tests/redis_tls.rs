@@ -338,6 +338,24 @@ async fn binaries_verify_the_certificate_and_never_show_a_secret() {
     }
 }
 
+/// Starts the bridge binary on `url`, which Redis refuses (a wrong password):
+/// it says it cannot reach Redis, `/healthz` says down, and `secret` shows
+/// in neither.
+async fn bridge_refused_without_showing(url: &str, secret: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let refused = Binary::start(
+        "orchestrator-bridge",
+        "orchestrator-bridge",
+        &[("REDIS_URL", url)],
+        dir.path(),
+    );
+    let log = refused.wait_log("cannot reach Redis").await;
+    assert!(!log.contains(secret), "password in the log:\n{log}");
+    let health = healthz(refused.addr).await;
+    assert_eq!(health["redis"], "down", "{health}");
+    assert!(!health.to_string().contains(secret), "{health}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bridge_delivers_from_a_password_protected_redis_and_hides_the_password() {
     let password = "bridge-redis-pw-e41";
@@ -366,18 +384,7 @@ async fn bridge_delivers_from_a_password_protected_redis_and_hides_the_password(
 
     // The wrong password: refused, Redis "down", and still nothing shows it.
     let wrong = format!("redis://:wrong-{password}@127.0.0.1:{}", redis.port());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let refused = Binary::start(
-        "orchestrator-bridge",
-        "orchestrator-bridge",
-        &[("REDIS_URL", wrong.as_str())],
-        dir.path(),
-    );
-    let log = refused.wait_log("cannot reach Redis").await;
-    assert!(!log.contains(password), "password in the log:\n{log}");
-    let health = healthz(refused.addr).await;
-    assert_eq!(health["redis"], "down", "{health}");
-    assert!(!health.to_string().contains(password), "{health}");
+    bridge_refused_without_showing(&wrong, password).await;
     bridge.shutdown().await;
 }
 
@@ -434,14 +441,6 @@ async fn a_redis_acl_user_in_the_url_works_and_stays_hidden() {
 
     // A wrong password for the user is refused, and still never shown.
     let wrong = format!("redis://alice:not-{user_pw}@127.0.0.1:{}", redis.port());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let refused = Binary::start(
-        "orchestrator-bridge",
-        "orchestrator-bridge",
-        &[("REDIS_URL", wrong.as_str())],
-        dir.path(),
-    );
-    let log = refused.wait_log("cannot reach Redis").await;
-    assert!(!log.contains(user_pw), "password in the log:\n{log}");
+    bridge_refused_without_showing(&wrong, user_pw).await;
     bridge.shutdown().await;
 }
