@@ -22,7 +22,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use orchestrator_events::{BridgeHello, BridgeStatus, Filter, StatusKind, StreamId};
-use serde_json::Value;
 use tokio::time::{MissedTickBehavior, interval_at, timeout};
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -220,7 +219,6 @@ impl Conn {
                     StatusKind::RedisDown,
                     "Redis is unreachable; live events resume when it is back",
                 ),
-                None,
             ));
         }
         self.flush().await
@@ -289,15 +287,14 @@ impl Conn {
                     self.outbox.push(frame);
                 }
                 Item::Resync(resync) => {
-                    let epoch = resync.epoch.clone().map(Value::String);
                     if resync.epoch_changed {
                         self.shared.metrics.history_reset();
                         self.outbox.push(notice(
                             BridgeStatus::new(
                                 StatusKind::HistoryReset,
                                 "Redis lost its history (new epoch); sending the new history from its start",
-                            ),
-                            epoch.clone().map(|e| ("epoch", e)),
+                            )
+                            .with_epoch(resync.epoch.clone()),
                         ));
                     }
                     match Replay::resync(&mut self.position, &resync) {
@@ -308,7 +305,7 @@ impl Conn {
                         None => {
                             let mut s = BridgeStatus::new(StatusKind::RedisUp, "Redis is back");
                             s.replayed = Some(0);
-                            self.outbox.push(notice(s, epoch.map(|e| ("epoch", e))));
+                            self.outbox.push(notice(s.with_epoch(resync.epoch.clone())));
                         }
                     }
                 }
@@ -326,7 +323,7 @@ impl Conn {
             );
             s.dropped = Some(dropped);
             s.resume_from = self.position;
-            self.outbox.push(notice(s, None));
+            self.outbox.push(notice(s));
         }
         self.flush().await?;
         for buf in [&mut self.pending, &mut self.spare] {
@@ -359,7 +356,6 @@ impl Conn {
                             StatusKind::RedisDown,
                             "replay paused: Redis is unreachable; it resumes when Redis is back",
                         ),
-                        None,
                     ));
                     self.flush().await?;
                 }

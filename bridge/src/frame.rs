@@ -98,12 +98,9 @@ impl Frame {
         Some(Frame::assemble(text, env))
     }
 
-    /// The bridge's own `bridge_status` frame, with optional extra fields
-    /// (e.g. the new `epoch`).
-    pub fn status(status: BridgeStatus, extra: Map<String, Value>) -> Frame {
-        let mut event = Event::new(EventKind::BridgeStatus(status));
-        event.extra = extra;
-        Frame::bridge(&event)
+    /// The bridge's own `bridge_status` frame.
+    pub fn status(status: BridgeStatus) -> Frame {
+        Frame::bridge(&Event::new(EventKind::BridgeStatus(status)))
     }
 
     /// The bridge's `bridge_hello` frame.
@@ -225,7 +222,7 @@ mod tests {
 
     #[test]
     fn bridge_frames_pass_every_filter() {
-        let f = Frame::status(BridgeStatus::new(StatusKind::RedisDown, "lost"), Map::new());
+        let f = Frame::status(BridgeStatus::new(StatusKind::RedisDown, "lost"));
         assert!(
             f.as_str()
                 .starts_with(r#"{"type":"bridge_status","status":"redis_down""#)

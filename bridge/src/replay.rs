@@ -15,7 +15,6 @@
 use std::time::{Duration, Instant};
 
 use orchestrator_events::{BridgeStatus, Filter, StatusKind, StreamId};
-use serde_json::{Map, Value};
 
 use crate::frame::Frame;
 use crate::metrics::{Metrics, ReplayKind};
@@ -96,13 +95,9 @@ fn prev(id: StreamId) -> StreamId {
     }
 }
 
-/// A `bridge_status` frame with optional extra fields.
-pub fn notice(status: BridgeStatus, extra: Option<(&str, Value)>) -> Frame {
-    let mut map = Map::new();
-    if let Some((k, v)) = extra {
-        map.insert(k.to_string(), v);
-    }
-    Frame::status(status, map)
+/// A `bridge_status` frame.
+pub fn notice(status: BridgeStatus) -> Frame {
+    Frame::status(status)
 }
 
 impl Replay {
@@ -205,8 +200,7 @@ impl Replay {
                         "the stream's epoch changed: Redis lost its history; replaying the new history from its start",
                     );
                     s.from = Some(since);
-                    out.notices
-                        .push(notice(s, Some(("epoch", Value::String(epoch)))));
+                    out.notices.push(notice(s.with_epoch(Some(epoch))));
                     *position = Some(StreamId::ZERO);
                     self.phase = Phase::Forward {
                         next: StreamId::ZERO,
@@ -220,7 +214,7 @@ impl Replay {
                         );
                         s.from = Some(since);
                         s.to = info.first;
-                        out.notices.push(notice(s, None));
+                        out.notices.push(notice(s));
                     }
                     *position = Some(since);
                     self.phase = Phase::Forward { next: since.next() };
@@ -291,7 +285,7 @@ impl Replay {
                     ),
                 );
                 s.replayed = Some(self.replayed);
-                notice(s, self.epoch.clone().map(|e| ("epoch", Value::String(e))))
+                notice(s.with_epoch(self.epoch.clone()))
             }
             ReplayKind::Since | ReplayKind::Last => {
                 let mut s = BridgeStatus::new(
@@ -299,7 +293,7 @@ impl Replay {
                     format!("replayed {} events; live from here", self.replayed),
                 );
                 s.replayed = Some(self.replayed);
-                notice(s, None)
+                notice(s)
             }
         }
     }

@@ -75,7 +75,7 @@ pub async fn run(shared: Arc<Shared>, client: redis::Client) {
                         StatusKind::RedisDown,
                         format!("lost Redis ({why}); reconnecting — events will be caught up"),
                     );
-                    shared.hub.broadcast(&Item::Frame(notice(status, None)));
+                    shared.hub.broadcast(&Item::Frame(notice(status)));
                 }
                 Err(e) => {
                     failures += 1;

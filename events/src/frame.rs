@@ -73,9 +73,13 @@ pub struct BridgeStatus {
     /// Oldest id still available (`Gap`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<StreamId>,
-    /// Events replayed (`ReplayDone`).
+    /// Events replayed (`ReplayDone`, `RedisUp`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replayed: Option<u64>,
+    /// The stream's epoch now (`HistoryReset`, `RedisUp`): a client resuming
+    /// later sends this one back as `epoch=`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
 }
 
 impl BridgeStatus {
@@ -89,6 +93,13 @@ impl BridgeStatus {
             from: None,
             to: None,
             replayed: None,
+            epoch: None,
         }
+    }
+
+    /// The same status naming the stream's current epoch.
+    pub fn with_epoch(mut self, epoch: Option<String>) -> Self {
+        self.epoch = epoch;
+        self
     }
 }

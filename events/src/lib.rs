@@ -10,6 +10,8 @@
 //! - [`peek`]: a zero-copy look at just the envelope fields, for the bridge's hot path.
 //! - [`filter`]: the `types` / `agent` / `run_id` filter shared by bridge and TUI.
 //! - [`frame`]: frames the bridge itself sends (`bridge_hello`, `bridge_status`).
+//! - [`resume`]: the client half of gapless resume — a stream [`Position`] and a
+//!   [`Resumer`] that judges each frame and builds the reconnect query.
 //! - [`config`]: default names and ports, so every binary agrees.
 //! - `publish` (feature `redis`): the one server-side step that appends an event
 //!   to the stream and publishes it with its stream id.
@@ -23,6 +25,7 @@ pub mod id;
 pub mod peek;
 #[cfg(feature = "redis")]
 pub mod publish;
+pub mod resume;
 #[cfg(feature = "redis")]
 pub mod tls;
 
@@ -31,3 +34,4 @@ pub use filter::Filter;
 pub use frame::{BridgeHello, BridgeStatus, StatusKind};
 pub use id::StreamId;
 pub use peek::Peek;
+pub use resume::{Position, Query, Resumer, Start, Verdict};
