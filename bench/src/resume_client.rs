@@ -2,19 +2,19 @@
 //! does, and counts everything it is sent by id — without deduplicating, so a
 //! duplicate sent by the bridge is seen, not hidden.
 //!
-//! Resuming follows the contract (`shared/design.md`): the client remembers the
-//! last event id it received and the stream epoch from `bridge_hello` (or from
-//! a `history_reset` status), and every reconnect asks for
-//! `since=<last id>&epoch=<epoch>`. A `dropped` status makes it reconnect at
-//! once from `resume_from`. It can be paused (stops reading the socket, as a
-//! stuck consumer would) and resumed.
+//! Resuming follows the protocol (`docs/protocol.md`, "Resuming") through the
+//! same [`Resumer`] the TUI uses: every reconnect asks for
+//! `since=<last id>&epoch=<epoch>`, and a `dropped` status makes it reconnect
+//! at once from `resume_from`. Only the counting is this module's own. It can
+//! be paused (stops reading the socket, as a stuck consumer would) and resumed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use orchestrator_events::StreamId;
+use orchestrator_events::resume::{Query, Resumer, Verdict};
+use orchestrator_events::{Event, StreamId};
 use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -61,10 +61,13 @@ pub struct Tally {
     pub foreign: u64,
     /// Frames that are not JSON objects.
     pub malformed: u64,
-    /// The last id received (the resume point).
+    /// The resume point (the last id received, or `resume_from` after a
+    /// `dropped` report).
     pub last_id: Option<StreamId>,
     /// The stream epoch as last told.
     pub epoch: Option<String>,
+    /// Decides where the next connection resumes.
+    resumer: Resumer,
 }
 
 impl Tally {
@@ -88,39 +91,37 @@ impl Tally {
         }
     }
 
+    /// Counts one text frame and returns where to reconnect from at once,
+    /// when the bridge reported frames dropped for this client.
     fn on_text(&mut self, text: &str) -> Option<StreamId> {
         self.frames += 1;
         let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) else {
             self.malformed += 1;
             return None;
         };
+        self.count(&map);
+        let verdict = Event::from_value(Value::Object(map)).map(|e| self.resumer.on_frame(&e));
+        self.last_id = self.resumer.position().map(|p| p.id);
+        self.epoch = self.resumer.epoch().map(str::to_string);
+        match verdict {
+            Ok(Verdict::Reconnect { from, .. }) => Some(from),
+            _ => None,
+        }
+    }
+
+    /// The counting half of [`Tally::on_text`]: by id, never deduplicated.
+    fn count(&mut self, map: &serde_json::Map<String, Value>) {
         let kind = map.get("type").and_then(Value::as_str).unwrap_or("");
         match kind {
-            "bridge_hello" => {
-                if let Some(e) = map.get("epoch").and_then(Value::as_str) {
-                    self.epoch = Some(e.to_string());
-                }
-                return None;
-            }
+            "bridge_hello" => return,
             "bridge_status" => {
                 let status = map.get("status").and_then(Value::as_str).unwrap_or("?");
                 *self.statuses.entry(status.to_string()).or_default() += 1;
-                if status == "history_reset"
-                    && let Some(e) = map.get("epoch").and_then(Value::as_str)
-                {
-                    self.epoch = Some(e.to_string());
-                }
                 if status == "dropped" {
                     self.dropped_reported +=
                         map.get("dropped").and_then(Value::as_u64).unwrap_or(0);
-                    let from = map
-                        .get("resume_from")
-                        .and_then(Value::as_str)
-                        .and_then(|s| s.parse().ok())
-                        .or(self.last_id);
-                    return Some(from.unwrap_or(StreamId::ZERO));
                 }
-                return None;
+                return;
             }
             _ => {}
         }
@@ -130,13 +131,12 @@ impl Tally {
             .and_then(|s| s.parse::<StreamId>().ok())
         else {
             self.foreign += 1;
-            return None;
+            return;
         };
         if !self.ids.insert(id) {
             self.dup_ids += 1;
-            return None;
+            return;
         }
-        self.last_id = Some(id);
         let seq = map.get("seq").and_then(Value::as_u64);
         let agent = map.get("agent").and_then(Value::as_str);
         match (agent, seq) {
@@ -156,7 +156,6 @@ impl Tally {
                 }
             }
         }
-        None
     }
 }
 
@@ -246,13 +245,18 @@ impl Drop for ResumeClient {
     }
 }
 
-fn url_for(base: &str, since: Option<StreamId>, epoch: Option<&str>) -> String {
-    match since {
-        None => base.to_string(),
-        Some(id) => match epoch {
-            Some(e) => format!("{base}?since={id}&epoch={e}"),
-            None => format!("{base}?since={id}"),
-        },
+/// `base` with the replay parameters of `query` (ids and epochs need no
+/// escaping: digits, letters, `-` and `_`).
+fn url_for(base: &str, query: &Query) -> String {
+    let pairs: Vec<String> = query
+        .pairs()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if pairs.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", pairs.join("&"))
     }
 }
 
@@ -290,13 +294,8 @@ async fn run(
     cancel: CancellationToken,
 ) {
     let lock = || tally.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut resume_at: Option<StreamId> = None;
     while !cancel.is_cancelled() {
-        let (since, epoch) = {
-            let t = lock();
-            (resume_at.take().or(t.last_id), t.epoch.clone())
-        };
-        let url = url_for(&base, since, epoch.as_deref());
+        let url = url_for(&base, &lock().resumer.query());
         let connect = tokio::time::timeout(Duration::from_secs(3), connect(&url, recv_buffer));
         let mut ws = match tokio::select! {
             _ = cancel.cancelled() => return,
@@ -312,7 +311,11 @@ async fn run(
                 continue;
             }
         };
-        lock().connections += 1;
+        {
+            let mut t = lock();
+            t.connections += 1;
+            t.resumer.on_connect();
+        }
         loop {
             if *pause.borrow() {
                 tokio::select! {
@@ -352,9 +355,9 @@ async fn run(
                 Some(Ok(_)) => continue,
             };
             let resume = lock().on_text(text.as_str());
-            if let Some(from) = resume {
-                // The bridge dropped frames for us: fetch them from the stream now.
-                resume_at = Some(from);
+            if resume.is_some() {
+                // The bridge dropped frames for us: fetch them from the stream
+                // now (the resumer asks from `resume_from`).
                 let _ = ws.close(None).await;
                 break;
             }
@@ -369,7 +372,10 @@ mod tests {
     #[test]
     fn counts_by_id_and_tracks_resume_state() {
         let mut t = Tally::default();
-        t.on_text(r#"{"type":"bridge_hello","version":"1","epoch":"e1","server_time":1.0}"#);
+        // A hello as the bridge sends it (every field present, so it parses typed).
+        t.on_text(
+            r#"{"type":"bridge_hello","version":"1","newest_id":null,"epoch":"e1","filter":{},"redis":true,"server_time":1.0}"#,
+        );
         assert_eq!(t.epoch.as_deref(), Some("e1"));
         let ev = payload::event_with_id("5-0", "r", 7, 1, 1.0);
         assert_eq!(t.on_text(&ev), None);
@@ -394,9 +400,17 @@ mod tests {
         );
         assert_eq!(t.runs["a"].finished.as_deref(), Some("completed"));
         assert_eq!(t.statuses_text(), "dropped×1, history_reset×1");
+        let position = orchestrator_events::Position {
+            id: StreamId::new(5, 0),
+            epoch: Some("e2".into()),
+        };
         assert_eq!(
-            url_for("ws://h/ws", Some(StreamId::new(5, 0)), Some("e2")),
+            url_for("ws://h/ws", &Query::Since(position)),
             "ws://h/ws?since=5-0&epoch=e2"
+        );
+        assert_eq!(
+            t.resumer.query(),
+            Query::Since(t.resumer.position().expect("known"))
         );
     }
 }

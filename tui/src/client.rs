@@ -15,16 +15,14 @@
 //!
 //! ## Resuming
 //!
-//! The task remembers the id of the last event it received on a connection and
-//! the `epoch` from the bridge's `bridge_hello`. Every reconnect asks for
-//! `since=<that id>&epoch=<that epoch>`, so the bridge replays what was missed
-//! and a bridge restart loses nothing. Each connection delivers ids in order
-//! (replay, then live, no gap at the seam), so "the last id received" is a
-//! safe resume point. When the bridge reports `dropped` with `resume_from`
-//! (this client was too slow), the task reconnects at once from that id to fill
-//! the hole. Events are deduplicated by id ([`crate::dedup::Dedup`]), so an
-//! overlapping replay never delivers an event twice. A `history_reset` status
-//! (Redis lost its data) clears the set: ids start over.
+//! What to do with each frame and where to reconnect from is decided by
+//! [`orchestrator_events::Resumer`], the client half of the protocol's resume
+//! algorithm (`docs/protocol.md`, "Resuming"); this module only moves frames.
+//! Every reconnect asks for `since=<last id>&epoch=<epoch>`, so the bridge
+//! replays what was missed and a bridge restart loses nothing; an event
+//! already delivered (an overlapping replay) is not delivered again; a
+//! `dropped` status with `resume_from` (this client was too slow) makes the
+//! task reconnect at once from that id to fill the hole.
 //!
 //! ## Backing off
 //!
@@ -70,8 +68,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use orchestrator_events::filter::FilterError;
-use orchestrator_events::frame::StatusKind;
-use orchestrator_events::{Event, EventKind, Filter, ParseError, StreamId};
+use orchestrator_events::resume::{DEFAULT_SEEN_CAPACITY, Query, Resumer, Start, Verdict};
+use orchestrator_events::{Event, Filter, ParseError, StreamId};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -80,7 +78,6 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 pub use crate::backoff::Backoff;
-use crate::dedup::Dedup;
 
 /// Largest frame accepted; a bigger one ends the connection (and is retried),
 /// so a broken server cannot make the client allocate without bound.
@@ -99,6 +96,9 @@ pub struct ClientConfig {
     /// Resume point for the first connection (`since=`), e.g. the last id of a
     /// previous session; later connections resume on their own.
     pub since: Option<StreamId>,
+    /// History for the first connection (`last=`) when `since` is not set:
+    /// the newest n matching events, then live.
+    pub last: Option<usize>,
     /// Reconnect delays.
     pub backoff: Backoff,
     /// Consecutive failed attempts before giving up; `None` retries forever.
@@ -159,6 +159,7 @@ impl ClientConfig {
             types: Vec::new(),
             token: None,
             since: None,
+            last: None,
             backoff: Backoff::default(),
             max_attempts: None,
             stable_after: Duration::from_secs(5),
@@ -166,7 +167,7 @@ impl ClientConfig {
             ping_interval: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(45),
             channel_capacity: 1024,
-            dedup_capacity: crate::dedup::DEFAULT_DEDUP_CAPACITY,
+            dedup_capacity: DEFAULT_SEEN_CAPACITY,
         })
     }
 
@@ -176,30 +177,32 @@ impl ClientConfig {
         Ok(self)
     }
 
+    /// Where the first connection starts: `since`, else `last`, else live.
+    pub fn start(&self) -> Start {
+        match (self.since, self.last) {
+            (Some(id), _) => Start::Since(id),
+            (None, Some(n)) => Start::Last(n),
+            (None, None) => Start::Live,
+        }
+    }
+
     /// The URL to show people: the configured URL with `types`, never the token.
     pub fn display_url(&self) -> String {
-        self.request_url(None, None, false).to_string()
+        self.request_url(&Query::Live, false).to_string()
     }
 
     /// The URL of one connection attempt: the configured URL plus `types`,
-    /// `token` (when `with_token`), `since` and `epoch`.
-    pub fn request_url(
-        &self,
-        since: Option<StreamId>,
-        epoch: Option<&str>,
-        with_token: bool,
-    ) -> Url {
+    /// the replay parameters of `query` (`since` and `epoch`, or `last`) and
+    /// `token` (when `with_token`).
+    pub fn request_url(&self, query: &Query, with_token: bool) -> Url {
         let mut url = self.url.clone();
         {
             let mut q = url.query_pairs_mut();
             if !self.types.is_empty() {
                 q.append_pair("types", &self.types.join(","));
             }
-            if let Some(since) = since {
-                q.append_pair("since", &since.to_string());
-                if let Some(epoch) = epoch {
-                    q.append_pair("epoch", epoch);
-                }
+            for (key, value) in query.pairs() {
+                q.append_pair(key, &value);
             }
             if with_token && let Some(token) = &self.token {
                 q.append_pair("token", token);
@@ -303,19 +306,14 @@ enum End {
 struct Task {
     config: ClientConfig,
     tx: mpsc::Sender<ClientEvent>,
-    /// Where the next connection resumes.
-    since: Option<StreamId>,
-    /// The stream epoch from the last `bridge_hello`.
-    epoch: Option<String>,
-    dedup: Dedup,
+    /// Where the next connection resumes, and which ids were delivered.
+    resumer: Resumer,
 }
 
 impl Task {
     fn new(config: ClientConfig, tx: mpsc::Sender<ClientEvent>) -> Self {
         Task {
-            since: config.since,
-            epoch: None,
-            dedup: Dedup::new(config.dedup_capacity),
+            resumer: Resumer::new(config.start(), config.dedup_capacity),
             config,
             tx,
         }
@@ -335,9 +333,7 @@ impl Task {
             {
                 return;
             }
-            let url = self
-                .config
-                .request_url(self.since, self.epoch.as_deref(), true);
+            let url = self.config.request_url(&self.resumer.query(), true);
             let ws_config = WebSocketConfig::default()
                 .max_message_size(Some(MAX_FRAME_BYTES))
                 .max_frame_size(Some(MAX_FRAME_BYTES));
@@ -365,6 +361,7 @@ impl Task {
                     if !self.send(ClientEvent::State(ConnState::Live)).await {
                         return;
                     }
+                    self.resumer.on_connect();
                     let up_since = Instant::now();
                     let end = self.pump(ws, &cancel).await;
                     if up_since.elapsed() >= self.config.stable_after {
@@ -421,9 +418,6 @@ impl Task {
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         ping.reset();
         let mut last_frame = Instant::now();
-        // After a `dropped` report, later frames no longer prove that nothing
-        // before them is missing, so they must not move the resume point.
-        let mut contiguous = true;
         loop {
             let idle_deadline = last_frame + self.config.idle_timeout;
             let message = tokio::select! {
@@ -462,46 +456,17 @@ impl Task {
                 Some(Ok(_)) => continue, // ping, pong, raw frame
             };
             let frame = Frame::parse(text);
-            let mut end = None;
-            if let Ok(event) = &frame.event {
-                if let Some(id) = event.id {
-                    if !self.dedup.insert(id) {
-                        continue;
-                    }
-                    if contiguous {
-                        self.since = Some(id);
-                    }
-                }
-                match &event.kind {
-                    EventKind::BridgeHello(hello) if hello.epoch.is_some() => {
-                        self.epoch.clone_from(&hello.epoch);
-                    }
-                    EventKind::BridgeStatus(status) => match status.status {
-                        StatusKind::HistoryReset | StatusKind::RedisUp => {
-                            // The bridge names the stream's current epoch here
-                            // when it changed; resume against that one from now on.
-                            if let Some(epoch) = event.extra.get("epoch").and_then(|v| v.as_str()) {
-                                self.epoch = Some(epoch.to_string());
-                            }
-                            if status.status == StatusKind::HistoryReset {
-                                self.dedup.clear();
-                            }
-                        }
-                        StatusKind::Dropped => {
-                            contiguous = false;
-                            if let Some(from) = status.resume_from {
-                                self.since = Some(from);
-                                end = Some(End::RetryNow(format!(
-                                    "bridge dropped {} events; resuming from {from}",
-                                    status.dropped.unwrap_or(0)
-                                )));
-                            }
-                        }
-                        _ => {}
-                    },
-                    _ => {}
-                }
-            }
+            let verdict = match &frame.event {
+                Ok(event) => self.resumer.on_frame(event),
+                Err(_) => Verdict::Deliver,
+            };
+            let end = match verdict {
+                Verdict::Duplicate => continue,
+                Verdict::Deliver => None,
+                Verdict::Reconnect { from, dropped } => Some(End::RetryNow(format!(
+                    "bridge dropped {dropped} events; resuming from {from}"
+                ))),
+            };
             if !self.send(ClientEvent::Frame(frame)).await {
                 return End::Stop;
             }
@@ -563,7 +528,11 @@ mod tests {
             .and_then(|c| c.with_types("tool_use, reasoning"))
             .expect("valid");
         c.token = Some("s3cret".into());
-        let url = c.request_url(Some(StreamId::new(5, 1)), Some("ep"), true);
+        let position = orchestrator_events::Position {
+            id: StreamId::new(5, 1),
+            epoch: Some("ep".into()),
+        };
+        let url = c.request_url(&Query::Since(position), true);
         assert_eq!(
             url.as_str(),
             "ws://127.0.0.1:8000/ws/orchestrator?types=tool_use%2Creasoning&since=5-1&epoch=ep&token=s3cret"
@@ -574,6 +543,17 @@ mod tests {
         );
         let plain = ClientConfig::new("http://h:1/ws").expect("valid");
         assert_eq!(plain.display_url(), "ws://h:1/ws");
+        let mut history = plain.clone();
+        history.last = Some(200);
+        assert_eq!(history.start(), Start::Last(200));
+        assert_eq!(
+            history
+                .request_url(&Resumer::new(history.start(), 8).query(), false)
+                .as_str(),
+            "ws://h:1/ws?last=200"
+        );
+        history.since = Some(StreamId::new(7, 0));
+        assert_eq!(history.start(), Start::Since(StreamId::new(7, 0)));
     }
 
     #[test]

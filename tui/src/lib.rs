@@ -3,9 +3,10 @@
 //!
 //! Layout, one concept per module:
 //!
-//! - [`client`]: the headless WebSocket client (connect, resume with `since`
-//!   and `epoch`, back off with jitter, deduplicate) that everything else uses.
-//! - [`backoff`], [`dedup`]: its reconnect delays and its set of seen ids.
+//! - [`client`]: the headless WebSocket client (connect, back off with jitter,
+//!   and resume with `orchestrator_events::Resumer`, which deduplicates) that
+//!   everything else uses; the protocol is `docs/protocol.md`.
+//! - [`backoff`]: its reconnect delays.
 //! - [`replay`], [`record`]: `--replay FILE` and `--record FILE` (JSON Lines).
 //! - [`plain`]: `--plain` / `--json` output without a screen.
 //! - [`app`]: the monitor's state and every change to it (store, filter, search,
@@ -27,7 +28,6 @@ pub mod backoff;
 pub mod cli;
 pub mod client;
 pub mod clock;
-pub mod dedup;
 pub mod keymap;
 pub mod kind;
 pub mod plain;

@@ -5,6 +5,7 @@
 //! monitor and `--plain`/`--json` need no second code path. A line that is not
 //! an event shows up as a malformed row, exactly as it would live.
 
+use orchestrator_events::resume::SeenIds;
 use std::path::PathBuf;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -12,7 +13,6 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{ClientEvent, ConnState, Frame};
-use crate::dedup::Dedup;
 
 /// A recorded file that cannot be opened.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +47,7 @@ pub async fn spawn_replay(
             return;
         }
         let mut lines = BufReader::new(file).lines();
-        let mut dedup = Dedup::default();
+        let mut dedup = SeenIds::default();
         let mut count = 0u64;
         loop {
             let line = tokio::select! {
