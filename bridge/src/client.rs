@@ -214,12 +214,10 @@ impl Conn {
         };
         self.outbox.push(Frame::hello(hello));
         if !redis_up {
-            self.outbox.push(notice(
-                BridgeStatus::new(
-                    StatusKind::RedisDown,
-                    "Redis is unreachable; live events resume when it is back",
-                ),
-            ));
+            self.outbox.push(notice(BridgeStatus::new(
+                StatusKind::RedisDown,
+                "Redis is unreachable; live events resume when it is back",
+            )));
         }
         self.flush().await
     }
@@ -351,12 +349,10 @@ impl Conn {
             Err(e) => {
                 tracing::debug!(error = %e, "replay read failed; retrying");
                 if replay.failed() {
-                    self.outbox.push(notice(
-                        BridgeStatus::new(
-                            StatusKind::RedisDown,
-                            "replay paused: Redis is unreachable; it resumes when Redis is back",
-                        ),
-                    ));
+                    self.outbox.push(notice(BridgeStatus::new(
+                        StatusKind::RedisDown,
+                        "replay paused: Redis is unreachable; it resumes when Redis is back",
+                    )));
                     self.flush().await?;
                 }
                 return Ok(());

@@ -8,8 +8,10 @@ fn id(ms: u64) -> StreamId {
 }
 
 fn event(ms: u64) -> Event {
-    Event::parse(&format!(r#"{{"id":"{ms}-0","type":"tool_use","tool_name":"t","tool_input":{{}}}}"#))
-        .expect("event")
+    Event::parse(&format!(
+        r#"{{"id":"{ms}-0","type":"tool_use","tool_name":"t","tool_input":{{}}}}"#
+    ))
+    .expect("event")
 }
 
 fn hello(epoch: &str) -> Event {
@@ -275,7 +277,7 @@ proptest! {
         let mut r = Resumer::new(start, capacity);
         let mut bridge = Bridge { total, cursor: 0 };
         let mut delivered = Vec::new();
-        let mut feed = |r: &mut Resumer, e: &Event, delivered: &mut Vec<StreamId>| {
+        let feed = |r: &mut Resumer, e: &Event, delivered: &mut Vec<StreamId>| {
             let v = r.on_frame(e);
             if v != Verdict::Duplicate && let Some(id) = e.id {
                 delivered.push(id);
