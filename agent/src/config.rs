@@ -38,7 +38,7 @@ impl fmt::Debug for ModelChoice {
 }
 
 /// Everything the agent needs to serve. Field defaults follow the contract
-/// (`shared/design.md`) and are listed in the crate README.
+/// (`docs/protocol.md`) and are listed in the crate README.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Redis URL (`REDIS_URL`); may hold a password, so it is only ever logged redacted.

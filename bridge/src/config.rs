@@ -2,7 +2,7 @@
 //!
 //! One plain struct with public fields so that tests, benchmarks and the binary
 //! build it the same way (`Config { redis_url, ..Config::default() }`). The
-//! defaults are the contract's (`shared/design.md`); [`Config::validate`] turns a
+//! defaults are the contract's (`docs/protocol.md`); [`Config::validate`] turns a
 //! setting that cannot work into a one-line error before anything is bound.
 
 use std::time::Duration;

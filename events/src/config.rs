@@ -1,4 +1,4 @@
-//! Default names, addresses and limits from the contract (`shared/design.md`).
+//! Default names, addresses and limits from the contract (`docs/protocol.md`).
 //!
 //! Kept in one place so that the agent, the bridge, the TUI, the scripts and the
 //! tests cannot drift apart on a channel name or a port.

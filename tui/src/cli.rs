@@ -1,5 +1,5 @@
 //! Command-line flags and environment variables (see the contract in
-//! `shared/design.md`: `[URL]` / `ORCH_WS_URL`, `--token` / `ORCH_BRIDGE_TOKEN`).
+//! `docs/protocol.md`: `[URL]` / `ORCH_WS_URL`, `--token` / `ORCH_BRIDGE_TOKEN`).
 
 use std::path::PathBuf;
 
