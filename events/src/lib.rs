@@ -10,11 +10,13 @@
 //! - [`peek`]: a zero-copy look at just the envelope fields, for the bridge's hot path.
 //! - [`filter`]: the `types` / `agent` / `run_id` filter shared by bridge and TUI.
 //! - [`frame`]: frames the bridge itself sends (`bridge_hello`, `bridge_status`).
+//! - [`clock`]: the one wall clock, Unix seconds now.
 //! - [`config`]: default names and ports, so every binary agrees.
 //! - `publish` (feature `redis`): the one server-side step that appends an event
 //!   to the stream and publishes it with its stream id.
 //! - `tls` (feature `redis`): the rustls crypto provider for `rediss://` URLs.
 
+pub mod clock;
 pub mod config;
 pub mod event;
 pub mod filter;

@@ -64,7 +64,7 @@ impl PlanStore {
         title: &str,
     ) -> Result<Value, ToolError> {
         let id = format!("plan-{:08x}", rand::random::<u32>());
-        let now = crate::callback::now_secs();
+        let now = orchestrator_events::clock::now_secs();
         let mut pipe = redis::pipe();
         pipe.atomic()
             .hset_multiple(
