@@ -1,5 +1,5 @@
 //! Research plans in Redis: `store_research_plan`, `get_research_plan`,
-//! `list_research_plans` — the seed's tools, with real effects.
+//! `list_research_plans` — the original Python system's tools, with real effects.
 //!
 //! A plan is a hash at `<prefix>:<plan_id>` (`plan_data`, `title`,
 //! `source_agent`, `created_at`), indexed by creation time in the sorted set
