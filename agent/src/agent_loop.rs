@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::callback::{CallbackHandler, Step};
 use crate::model::{Delta, Message, Model, ToolCall, TurnRequest};
+use crate::run_outcome::RunOutcome;
 use crate::tools::Toolbox;
 
 /// What the model is told about its job.
@@ -38,21 +39,6 @@ pub struct RunInput {
     pub context_id: Option<String>,
     /// The calling agent's name, if it gave one.
     pub source_agent: Option<String>,
-}
-
-/// How a run ended, for the HTTP answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunOutcome {
-    /// Completed, failed or cancelled.
-    pub status: RunStatus,
-    /// All reply text (possibly partial when not completed).
-    pub reply: String,
-    /// Why it failed, when it did.
-    pub error: Option<String>,
-    /// Summed token usage, when reported.
-    pub usage: Option<Usage>,
-    /// Wall time.
-    pub duration_ms: u64,
 }
 
 /// Limits of one run.

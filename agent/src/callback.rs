@@ -9,8 +9,8 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use orchestrator_events::clock::now_secs;
 use orchestrator_events::event::{
     ErrorEvent, Reasoning, RunFinished, RunStarted, RunStatus, TextGeneration, ToolResult,
     ToolStatus, ToolUse, Usage,
@@ -18,8 +18,8 @@ use orchestrator_events::event::{
 use orchestrator_events::{Event, EventKind};
 use serde_json::Value;
 
-use crate::agent_loop::RunOutcome;
 use crate::publisher::PublisherHandle;
+use crate::run_outcome::RunOutcome;
 
 /// One thing that happened in a run, in the order it happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,15 +209,6 @@ impl CallbackHandler for ChannelHandler {
     fn on_step(&self, step: &Step) {
         let _ = self.0.send(step.clone());
     }
-}
-
-/// Seconds since the Unix epoch with millisecond precision, as the seed wrote it.
-pub fn now_secs() -> f64 {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    ms as f64 / 1000.0
 }
 
 #[cfg(test)]

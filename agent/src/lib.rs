@@ -22,7 +22,7 @@
 //! - [`http`]: routes, guards (token, body limit), handlers, JSON errors.
 //! - [`a2a`]: JSON-RPC dispatch, A2A types, task store, SSE streaming, agent card.
 //! - [`runs`]: starting runs under a concurrency limit, cancelling them.
-//! - [`agent_loop`]: the model-and-tools loop of one run.
+//! - [`agent_loop`]: the model-and-tools loop of one run; [`run_outcome`]: how a run ended.
 //! - [`callback`]: steps of a run and the handlers that turn them into events.
 //! - [`orphans`]: at start, closing the runs a killed predecessor left open.
 //! - [`publisher`]: bounded queue → one batched publish script call, buffering
@@ -45,6 +45,7 @@ pub mod model;
 pub mod orphans;
 pub mod publisher;
 pub mod redis_conn;
+pub mod run_outcome;
 pub mod runs;
 pub mod samples;
 pub mod server;

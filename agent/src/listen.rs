@@ -1,4 +1,4 @@
-//! One line per event, for `orchestrator-listen` (the seed's "1: listen for
+//! One line per event, for `orchestrator-listen` (the original Python system's "1: listen for
 //! events"): time, type, agent, run, and a summary that fits a terminal.
 //!
 //! Never fails on input: unknown types are shown as compact JSON, text that

@@ -20,9 +20,9 @@ use std::time::Duration;
 use orchestrator_events::event::{ErrorEvent, RunFinished, RunStatus};
 use orchestrator_events::{Event, EventKind};
 
-use crate::callback::now_secs;
 use crate::publisher::PublisherHandle;
 use crate::redis_conn;
+use orchestrator_events::clock::now_secs;
 
 /// What is known of one run from the stream.
 #[derive(Debug, Default)]

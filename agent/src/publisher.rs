@@ -342,7 +342,7 @@ impl Worker {
             kind: "events_dropped".into(),
         }));
         event.agent = Some(self.options.agent.clone());
-        event.timestamp = Some(crate::callback::now_secs());
+        event.timestamp = Some(orchestrator_events::clock::now_secs());
         event.extra.insert("dropped".into(), dropped.into());
         event
             .extra

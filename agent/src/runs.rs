@@ -11,10 +11,11 @@ use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::agent_loop::{LoopLimits, RunInput, RunOutcome, run_loop};
+use crate::agent_loop::{LoopLimits, RunInput, run_loop};
 use crate::callback::{CallbackHandler, Fanout, RunEvents};
 use crate::model::Model;
 use crate::publisher::PublisherHandle;
+use crate::run_outcome::RunOutcome;
 use crate::tools::Toolbox;
 
 /// Refused because `max_runs` runs are in flight.

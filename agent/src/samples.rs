@@ -1,4 +1,4 @@
-//! The sample traffic of `orchestrator-send` (the seed's "2: send test
+//! The sample traffic of `orchestrator-send` (the original Python system's "2: send test
 //! messages"): a research plan from a "planner" agent, a question, a request
 //! that makes a tool fail, a long answer streamed over A2A, a task cancelled
 //! with `tasks/cancel`, and a listing — over both `/chat` and A2A.

@@ -2,8 +2,6 @@
 //! `HH:MM:SS.mmm` for one-line event listings. UTC only, on purpose: the
 //! same instant reads the same on every machine of a multi-host demo.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 /// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -34,11 +32,7 @@ pub fn rfc3339(secs: f64) -> String {
 
 /// The current time as RFC 3339.
 pub fn now_rfc3339() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
-    rfc3339(secs)
+    rfc3339(orchestrator_events::clock::now_secs_f64())
 }
 
 /// `15:58:41.123` (UTC) for seconds since the epoch.

@@ -1,6 +1,6 @@
 //! The three binaries as a person runs them: one-line errors with exit code 2
 //! (never a panic or backtrace), `--help`, a clean stop on SIGTERM, a Redis
-//! password that never reaches the log, and the seed's test script
+//! password that never reaches the log, and the original Python system's test script
 //! (`orchestrator-listen` + `orchestrator-send`) against a live agent.
 
 mod common;

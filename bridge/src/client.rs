@@ -17,7 +17,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -111,13 +111,6 @@ pub async fn serve(ws: Ws, shared: Arc<Shared>, params: Params, permit: Permit) 
     tracing::debug!(reason = ?why, "client disconnected");
 }
 
-fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
 impl Conn {
     async fn run(&mut self, params: Params) -> Closed {
         if let Err(why) = self.hello(&params.filter).await {
@@ -200,7 +193,7 @@ impl Conn {
         self.position = Some(match &head {
             Some(h) => h.newest.unwrap_or(StreamId::ZERO),
             None => self.shared.redis.forwarded().unwrap_or_else(|| {
-                let ms = (now_secs() * 1000.0) as u64;
+                let ms = orchestrator_events::clock::now_millis();
                 StreamId::new(ms.saturating_sub(CLOCK_MARGIN.as_millis() as u64), 0)
             }),
         });
@@ -210,7 +203,7 @@ impl Conn {
             epoch: head.map(|h| h.epoch).or_else(|| self.shared.redis.epoch()),
             filter: filter.clone(),
             redis: Some(redis_up),
-            server_time: now_secs(),
+            server_time: orchestrator_events::clock::now_secs_f64(),
         };
         self.outbox.push(Frame::hello(hello));
         if !redis_up {

@@ -212,7 +212,7 @@ async fn garbage_on_the_channel_is_counted_not_fatal() {
         "x".repeat(2 * 1024 * 1024)
     );
     p.raw(huge.as_bytes()).await;
-    // Forwarded: the seed's shape, a 1 MB event, a foreign envelope.
+    // Forwarded: the original Python system's shape, a 1 MB event, a foreign envelope.
     let seed = r#"{"type":"reasoning","content":"plain seed shape","timestamp":1703123456.789}"#;
     p.raw(seed.as_bytes()).await;
     let big = format!(

@@ -43,7 +43,7 @@ async fn filters_by_type_agent_and_run_id() {
         event("reasoning", "planner", "r1", 2),
         event("error", "orchestrator", "r2", 3),
         event("tool_use", "orchestrator", "r2", 4),
-        // The seed's shape, without envelope: only unfiltered clients get it.
+        // The original Python system's shape, without envelope: only unfiltered clients get it.
         r#"{"type":"tool_use","tool_name":"store","tool_input":{},"seq":5}"#.to_string(),
         // A marker every filter lets through, so each client knows it saw everything.
         event("tool_use", "planner", "r2", 6),

@@ -2,7 +2,7 @@
 //!
 //! An [`Event`] is an optional envelope (`id`, `agent`, `run_id`, `seq`), an
 //! optional `timestamp`, a typed [`EventKind`] and every other field in
-//! [`Event::extra`]. The seed's three shapes (`text_generation`, `tool_use`,
+//! [`Event::extra`]. The original Python system's three shapes (`text_generation`, `tool_use`,
 //! `reasoning`) parse and re-serialise to the same JSON, field for field.
 //!
 //! Why not plain `#[derive(Deserialize)]` with `#[serde(tag = "type")]`? Because
@@ -44,7 +44,7 @@ pub struct Event {
     pub run_id: Option<String>,
     /// 0, 1, 2, … within a run.
     pub seq: Option<u64>,
-    /// Seconds since the Unix epoch, as the seed wrote it (`1703123456.789`).
+    /// Seconds since the Unix epoch, as the original Python system wrote it (`1703123456.789`).
     pub timestamp: Option<f64>,
     /// What happened.
     pub kind: EventKind,
@@ -96,14 +96,14 @@ pub struct RunStarted {
 /// `text_generation`: consecutive chunks of one run make one message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TextGeneration {
-    /// The chunk (the seed's field name).
+    /// The chunk (the original Python system's field name).
     pub data: String,
 }
 
 /// `reasoning`: a chunk of the model's reasoning.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reasoning {
-    /// The chunk (the seed's field name).
+    /// The chunk (the original Python system's field name).
     pub content: String,
 }
 
@@ -114,7 +114,7 @@ pub struct ToolUse {
     pub tool_name: String,
     /// Its arguments, as given by the model.
     pub tool_input: Value,
-    /// Pairs this call with its `tool_result`. The seed did not send one.
+    /// Pairs this call with its `tool_result`. The original Python system did not send one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_use_id: Option<String>,
 }

@@ -1,4 +1,4 @@
-//! The seed's literal examples parse and re-serialise to the same JSON, and
+//! The original Python system's literal examples parse and re-serialise to the same JSON, and
 //! nothing a consumer does not understand is lost.
 
 use orchestrator_events::event::{RunStatus, ToolStatus};

@@ -195,9 +195,7 @@ fn closed_or(e: io::Error) -> io::Result<Ended> {
 
 /// The wall clock in Unix seconds.
 pub fn wall_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    orchestrator_events::clock::now_secs_f64()
 }
 
 #[cfg(test)]

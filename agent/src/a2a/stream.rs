@@ -15,8 +15,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::tasks::reply_artifact_id;
 use super::types::{Message, Part, TaskState};
-use crate::agent_loop::RunOutcome;
 use crate::callback::{CallbackHandler, Step};
+use crate::run_outcome::RunOutcome;
 use crate::timefmt::now_rfc3339;
 use orchestrator_events::event::{RunStatus, ToolStatus};
 

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::types::{Artifact, Message, Part, Task, TaskState, TaskStatus};
-use crate::agent_loop::RunOutcome;
+use crate::run_outcome::RunOutcome;
 use crate::timefmt::now_rfc3339;
 
 /// Why a task cannot be cancelled.

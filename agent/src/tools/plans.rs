@@ -1,5 +1,5 @@
 //! Research plans in Redis: `store_research_plan`, `get_research_plan`,
-//! `list_research_plans` — the seed's tools, with real effects.
+//! `list_research_plans` — the original Python system's tools, with real effects.
 //!
 //! A plan is a hash at `<prefix>:<plan_id>` (`plan_data`, `title`,
 //! `source_agent`, `created_at`), indexed by creation time in the sorted set
@@ -64,7 +64,7 @@ impl PlanStore {
         title: &str,
     ) -> Result<Value, ToolError> {
         let id = format!("plan-{:08x}", rand::random::<u32>());
-        let now = crate::callback::now_secs();
+        let now = orchestrator_events::clock::now_secs();
         let mut pipe = redis::pipe();
         pipe.atomic()
             .hset_multiple(
