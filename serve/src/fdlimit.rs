@@ -4,6 +4,9 @@
 //! Most systems start processes with a soft limit of 1,024 and a far higher
 //! hard one; only the hard limit needs an administrator (see the README).
 
+// `rlim_t` is `u64` on Linux but not on every Unix: the casts stay.
+#![allow(clippy::unnecessary_cast)]
+
 /// The process's open-files limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenFiles {
