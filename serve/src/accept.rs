@@ -2,8 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::{Request, Response};
 use http_body::Body;
@@ -57,7 +56,7 @@ pub async fn serve<S, B>(
         limits.max_pending_per_ip,
         stats.clone(),
     ));
-    let refusing = AtomicBool::new(false);
+    let mut refusals = Refusals::default();
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -69,9 +68,6 @@ pub async fn serve<S, B>(
                     stats.accepted();
                     match pending.admit(peer.ip()) {
                         Ok(slot) => {
-                            if refusing.swap(false, Ordering::Relaxed) {
-                                tracing::info!("accepting connections again");
-                            }
                             connections.spawn(connection(
                                 stream,
                                 peer,
@@ -84,15 +80,7 @@ pub async fn serve<S, B>(
                         }
                         Err(full) => {
                             stats.closed_by(CloseReason::PendingLimit);
-                            // Once per episode, not once per connection: a flood
-                            // must not become a flood of log lines.
-                            if !refusing.swap(true, Ordering::Relaxed) {
-                                let (bound, limit) = match full {
-                                    Full::Total => ("max_pending", limits.max_pending),
-                                    Full::PerIp => ("max_pending_per_ip", limits.max_pending_per_ip),
-                                };
-                                tracing::warn!(%peer, bound, limit, "too many connections waiting for a request or an upgrade; closing new ones at once (counted as pending_limit)");
-                            }
+                            refusals.log(full, peer, &limits);
                             drop(stream);
                         }
                     }
@@ -103,6 +91,41 @@ pub async fn serve<S, B>(
     }
     drop(listener);
     while connections.join_next().await.is_some() {}
+}
+
+/// At most one log line per [`REFUSAL_LOG_EVERY`] about refused connections:
+/// a flood must not become a flood of log lines (the count is in `/metrics`).
+#[derive(Default)]
+struct Refusals {
+    last_logged: Option<Instant>,
+    since_logged: u64,
+}
+
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
+
+impl Refusals {
+    fn log(&mut self, full: Full, peer: SocketAddr, limits: &Limits) {
+        self.since_logged += 1;
+        if self
+            .last_logged
+            .is_some_and(|t| t.elapsed() < REFUSAL_LOG_EVERY)
+        {
+            return;
+        }
+        let (bound, limit) = match full {
+            Full::Total => ("max_pending", limits.max_pending),
+            Full::PerIp => ("max_pending_per_ip", limits.max_pending_per_ip),
+        };
+        tracing::warn!(
+            %peer,
+            bound,
+            limit,
+            refused = self.since_logged,
+            "too many connections waiting for a request or an upgrade: new ones closed at once (pending_limit in /metrics)"
+        );
+        self.last_logged = Some(Instant::now());
+        self.since_logged = 0;
+    }
 }
 
 async fn accept_error(e: std::io::Error) {
