@@ -28,6 +28,8 @@ pub struct App {
     pub base_url: String,
     /// When the agent started (uptime in `/healthz`).
     pub started: Instant,
+    /// The connection guard's counters, for `/metrics`.
+    pub http: Arc<orchestrator_serve::ConnStats>,
 }
 
 impl std::fmt::Debug for App {

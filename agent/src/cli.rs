@@ -102,6 +102,27 @@ pub struct Cli {
     /// URL other agents should use to reach this one (agent card); default: the bound address.
     #[arg(long, env = "ORCH_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// A connection must send its request head within this (from accept, or
+    /// from the first byte of a keep-alive request); closed beyond. E.g. 10s, 500ms.
+    #[arg(long, env = "ORCH_AGENT_HEADER_TIMEOUT", default_value = "10s", value_parser = defaults::parse_duration)]
+    pub header_timeout: Duration,
+
+    /// A request body must arrive within this after its head; closed beyond.
+    #[arg(long, env = "ORCH_AGENT_BODY_TIMEOUT", default_value = "30s", value_parser = defaults::parse_duration)]
+    pub body_timeout: Duration,
+
+    /// A keep-alive connection with no request is closed after this.
+    #[arg(long, env = "ORCH_AGENT_IDLE_TIMEOUT", default_value = "60s", value_parser = defaults::parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// Open HTTP connections in total; new ones beyond are closed at once.
+    #[arg(long, env = "ORCH_AGENT_MAX_PENDING", default_value_t = orchestrator_serve::limits::DEFAULT_MAX_PENDING)]
+    pub max_pending: usize,
+
+    /// Open HTTP connections from one IP address; new ones beyond are closed at once.
+    #[arg(long, env = "ORCH_AGENT_MAX_PENDING_PER_IP", default_value_t = orchestrator_serve::limits::DEFAULT_MAX_PENDING_PER_IP)]
+    pub max_pending_per_ip: usize,
 }
 
 /// A setting that parsed but makes no sense.
@@ -110,6 +131,9 @@ pub enum CliError {
     /// An empty name, channel or stream.
     #[error("--{0} must not be empty")]
     Empty(&'static str),
+    /// A zero deadline or connection bound.
+    #[error("--{0} must not be zero")]
+    Zero(&'static str),
 }
 
 impl Cli {
@@ -124,6 +148,22 @@ impl Cli {
             if value.trim().is_empty() {
                 return Err(CliError::Empty(name));
             }
+        }
+        let http = orchestrator_serve::Limits {
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            idle_timeout: self.idle_timeout,
+            max_pending: self.max_pending,
+            max_pending_per_ip: self.max_pending_per_ip,
+        };
+        if let Err(e) = http.validate() {
+            return Err(CliError::Zero(match e.name {
+                "header_timeout" => "header-timeout",
+                "body_timeout" => "body-timeout",
+                "idle_timeout" => "idle-timeout",
+                "max_pending" => "max-pending",
+                _ => "max-pending-per-ip",
+            }));
         }
         let model = match self.model {
             ModelKind::Builtin => ModelChoice::Builtin,
@@ -151,6 +191,7 @@ impl Cli {
             body_limit: self.body_limit,
             event_buffer: self.event_buffer,
             public_url: self.public_url,
+            http,
             ..Config::default()
         })
     }
@@ -199,6 +240,7 @@ mod tests {
         assert_eq!(config.stream, "orchestrator_events:log");
         assert_eq!(config.max_steps, 8);
         assert!(matches!(config.model, ModelChoice::Builtin));
+        assert_eq!(config.http, orchestrator_serve::Limits::default());
     }
 
     #[test]
@@ -208,5 +250,11 @@ mod tests {
         assert!(Cli::try_parse_from(["x", "--bogus"]).is_err());
         let cli = Cli::try_parse_from(["x", "--name", " "]).expect("parses");
         assert!(cli.into_config().is_err());
+        let cli = Cli::try_parse_from(["x", "--body-timeout", "0s"]).expect("parses");
+        assert_eq!(
+            cli.into_config().err().map(|e| e.to_string()),
+            Some("--body-timeout must not be zero".to_string())
+        );
+        assert!(Cli::try_parse_from(["x", "--idle-timeout", "soon"]).is_err());
     }
 }

@@ -72,6 +72,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// On shutdown, how long to keep flushing queued events to Redis.
     pub shutdown_grace: Duration,
+    /// Deadlines and bounds of every HTTP connection (header, body, idle
+    /// keep-alive; connections in total and per IP).
+    pub http: orchestrator_serve::Limits,
 }
 
 impl Default for Config {
@@ -92,6 +95,7 @@ impl Default for Config {
             plans_prefix: DEFAULT_PLANS_PREFIX.into(),
             public_url: None,
             shutdown_grace: Duration::from_secs(5),
+            http: orchestrator_serve::Limits::default(),
         }
     }
 }

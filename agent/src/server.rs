@@ -120,7 +120,9 @@ pub async fn run(
             .clone()
             .unwrap_or_else(|| format!("http://{addr}/")),
         started: Instant::now(),
+        http: Arc::new(orchestrator_serve::ConnStats::new()),
     });
+    orchestrator_serve::fdlimit::raise_and_log("agent", config.http.max_pending as u64 + 64);
 
     tracing::info!(
         listen = %addr,
@@ -144,10 +146,14 @@ pub async fn run(
             runner.cancel_all();
         }
     };
-    let server = warp::serve(crate::http::routes(app))
-        .incoming(listener)
-        .graceful(stop_runs)
-        .run();
+    tokio::spawn(stop_runs);
+    let server = orchestrator_serve::serve(
+        listener,
+        warp::service(crate::http::routes(app.clone())),
+        config.http,
+        app.http.clone(),
+        shutdown.clone(),
+    );
     tokio::select! {
         _ = server => {}
         _ = async {

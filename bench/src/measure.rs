@@ -156,24 +156,9 @@ pub fn self_cpu_time() -> Result<Duration, ProcError> {
 /// Raises this process's soft open-files limit to `want` (or to the hard limit
 /// when that is lower). Children inherit it, so the bridge started afterwards
 /// can hold as many sockets as the clients open. Returns the soft limit now.
+/// The servers' own function, so the bench and the binaries agree.
 pub fn raise_nofile(want: u64) -> std::io::Result<u64> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a valid, writable rlimit.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    let target = want.min(lim.rlim_max);
-    if lim.rlim_cur < target {
-        lim.rlim_cur = target;
-        // SAFETY: `lim` is a valid rlimit with cur <= max.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(lim.rlim_cur)
+    orchestrator_serve::fdlimit::raise_open_files(want).map(|l| l.soft)
 }
 
 /// CPU time the calling thread has used so far (`CLOCK_THREAD_CPUTIME_ID`):

@@ -78,3 +78,21 @@ async fn malformed_messages_are_counted_and_never_reach_clients() {
         "garbage leaked or went uncounted: {row:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slowloris_costs_the_readers_nothing_and_leaves_room_for_new_clients() {
+    let row = chaos::slowloris::run(&ChaosOpts::fast().slowloris)
+        .await
+        .expect("scenario runs");
+    check(&row);
+    assert_eq!(row.received, row.sent, "{row:#?}");
+    let notes = row.notes.join("\n");
+    assert!(
+        !notes.contains("FAILED"),
+        "a new client or /healthz did not get through: {notes}"
+    );
+    assert!(
+        !notes.contains("pending_limit 0,"),
+        "the attacker's excess was not refused: {notes}"
+    );
+}

@@ -54,6 +54,9 @@ pub struct Config {
     pub max_inbound_message_bytes: usize,
     /// Longest accepted query string on `/ws/orchestrator`.
     pub max_query_bytes: usize,
+    /// Deadlines and bounds of every TCP connection before its upgrade
+    /// (header, body, idle keep-alive; pending in total and per IP).
+    pub http: orchestrator_serve::Limits,
 }
 
 impl Default for Config {
@@ -78,6 +81,7 @@ impl Default for Config {
             new_connections_per_ip_per_sec: 500,
             max_inbound_message_bytes: 64 * 1024,
             max_query_bytes: 4096,
+            http: orchestrator_serve::Limits::default(),
         }
     }
 }
@@ -150,6 +154,10 @@ impl Config {
                 });
             }
         }
+        self.http.validate().map_err(|e| ConfigError::Invalid {
+            name: e.name,
+            reason: e.reason,
+        })?;
         if self.token.as_deref() == Some("") {
             return Err(ConfigError::Invalid {
                 name: "token",

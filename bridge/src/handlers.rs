@@ -193,6 +193,7 @@ pub fn metrics(shared: Arc<Shared>, headers: HeaderMap, raw_query: String) -> Re
          # HELP bridge_queued_bytes Bytes waiting in client queues now.\n\
          # TYPE bridge_queued_bytes gauge\nbridge_queued_bytes {bytes}\n"
     ));
+    text.push_str(&shared.http.render("bridge"));
     let mut res = text.into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::Parser;
 use orchestrator_bridge::Config;
 use orchestrator_events::config as defaults;
+use orchestrator_events::config::parse_duration as duration;
 use tokio_util::sync::CancellationToken;
 
 /// Fans orchestrator events out from Redis to WebSocket clients
@@ -93,25 +94,28 @@ struct Cli {
     /// Longest query string accepted on /ws/orchestrator (414 beyond).
     #[arg(long, env = "ORCH_BRIDGE_MAX_QUERY_BYTES", default_value_t = Config::default().max_query_bytes)]
     max_query_bytes: usize,
-}
 
-/// Parses `250ms`, `2s`, `1m` or a bare number of seconds.
-fn duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration (e.g. 500ms, 20s, 1m)"))?;
-    let secs = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        _ => return Err(format!("unknown unit {unit:?} (use ms, s or m)")),
-    };
-    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
+    /// A connection must send its request head within this (from accept, or
+    /// from the first byte of a keep-alive request); closed beyond.
+    #[arg(long, env = "ORCH_BRIDGE_HEADER_TIMEOUT", default_value = "10s", value_parser = duration)]
+    header_timeout: Duration,
+
+    /// A request body must arrive within this after its head; closed beyond.
+    #[arg(long, env = "ORCH_BRIDGE_BODY_TIMEOUT", default_value = "30s", value_parser = duration)]
+    body_timeout: Duration,
+
+    /// A keep-alive connection with no request is closed after this.
+    #[arg(long, env = "ORCH_BRIDGE_IDLE_TIMEOUT", default_value = "60s", value_parser = duration)]
+    idle_timeout: Duration,
+
+    /// TCP connections not yet upgraded (or answered), in total; new ones
+    /// beyond are closed at once. WebSockets count in --max-connections instead.
+    #[arg(long, env = "ORCH_BRIDGE_MAX_PENDING", default_value_t = orchestrator_serve::limits::DEFAULT_MAX_PENDING)]
+    max_pending: usize,
+
+    /// The same, from one IP address.
+    #[arg(long, env = "ORCH_BRIDGE_MAX_PENDING_PER_IP", default_value_t = orchestrator_serve::limits::DEFAULT_MAX_PENDING_PER_IP)]
+    max_pending_per_ip: usize,
 }
 
 impl Cli {
@@ -139,6 +143,13 @@ impl Cli {
             new_connections_per_ip_per_sec: self.connect_rate,
             max_inbound_message_bytes: self.max_message_bytes,
             max_query_bytes: self.max_query_bytes,
+            http: orchestrator_serve::Limits {
+                header_timeout: self.header_timeout,
+                body_timeout: self.body_timeout,
+                idle_timeout: self.idle_timeout,
+                max_pending: self.max_pending,
+                max_pending_per_ip: self.max_pending_per_ip,
+            },
             ..Config::default()
         }
     }
@@ -232,19 +243,4 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     let _ = ctrl_c.await;
     tracing::info!("stop signal received; closing connections");
     shutdown.cancel();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_durations() {
-        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(duration("3"), Ok(Duration::from_secs(3)));
-        assert_eq!(duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(duration("soon").is_err());
-        assert!(duration("5h").is_err());
-    }
 }

@@ -7,8 +7,10 @@
 //! Anything else is a JSON 404 (or 405 for a known path with the wrong method).
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use orchestrator_serve::PeerAddr;
 use warp::Filter;
 use warp::http::StatusCode;
 use warp::hyper::upgrade::OnUpgrade;
@@ -41,6 +43,11 @@ fn raw_query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
     warp::query::raw().or(warp::any().map(String::new)).unify()
 }
 
+/// The peer's address, as the connection guard recorded it.
+fn peer_addr() -> impl Filter<Extract = (Option<SocketAddr>,), Error = Infallible> + Clone {
+    warp::ext::optional::<PeerAddr>().map(|p: Option<PeerAddr>| p.map(|p| p.0))
+}
+
 /// `GET /ws/orchestrator`
 fn ws(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("ws" / "orchestrator")
@@ -48,7 +55,7 @@ fn ws(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error = warp::R
         .and(with_shared(shared))
         .and(warp::header::headers_cloned())
         .and(raw_query())
-        .and(warp::addr::remote())
+        .and(peer_addr())
         .and(warp::ext::optional::<OnUpgrade>())
         .map(handlers::ws)
 }

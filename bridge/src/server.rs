@@ -59,8 +59,12 @@ pub async fn run(
         redis: RedisState::default(),
         shutdown: shutdown.clone(),
         tracker: TaskTracker::new(),
+        http: Arc::new(orchestrator_serve::ConnStats::new()),
         config,
     });
+    // Every connection holds a descriptor: WebSockets plus pending ones.
+    let needed = (shared.config.max_connections + shared.config.http.max_pending) as u64 + 64;
+    orchestrator_serve::fdlimit::raise_and_log("bridge", needed);
     tracing::info!(
         listen = %addr,
         redis = %redact_url(&shared.config.redis_url),
@@ -71,10 +75,13 @@ pub async fn run(
     );
 
     let subscriber = tokio::spawn(subscriber::run(shared.clone(), client));
-    let server = warp::serve(routes::routes(shared.clone()))
-        .incoming(listener)
-        .graceful(shutdown.clone().cancelled_owned())
-        .run();
+    let server = orchestrator_serve::serve(
+        listener,
+        warp::service(routes::routes(shared.clone())),
+        shared.config.http,
+        shared.http.clone(),
+        shutdown.clone(),
+    );
     tokio::pin!(server);
     tokio::select! {
         _ = &mut server => {}

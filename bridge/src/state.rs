@@ -33,6 +33,8 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Every connection task, so shutdown can wait for their close frames.
     pub tracker: TaskTracker,
+    /// Connections before the upgrade: pending now, closed by reason.
+    pub http: Arc<orchestrator_serve::ConnStats>,
 }
 
 /// The subscription's state as the subscriber last saw it.

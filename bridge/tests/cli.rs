@@ -53,6 +53,16 @@ fn help_lists_every_flag_and_its_variable() {
         "--max-query-bytes",
         "--max-event-bytes",
         "--ping-interval",
+        "--header-timeout",
+        "ORCH_BRIDGE_HEADER_TIMEOUT",
+        "--body-timeout",
+        "ORCH_BRIDGE_BODY_TIMEOUT",
+        "--idle-timeout",
+        "ORCH_BRIDGE_IDLE_TIMEOUT",
+        "--max-pending",
+        "ORCH_BRIDGE_MAX_PENDING",
+        "--max-pending-per-ip",
+        "ORCH_BRIDGE_MAX_PENDING_PER_IP",
         "127.0.0.1:8000",
     ] {
         assert!(out.contains(needle), "--help lacks {needle}:\n{out}");

@@ -158,6 +158,20 @@ pub fn healthz(app: &App) -> Response {
     )
 }
 
+/// `GET /metrics`: the connection guard's counters as Prometheus text
+/// (header, body and idle deadlines hit; connections refused over the bound).
+pub fn metrics(app: &App, authorization: Option<&str>) -> Response {
+    if let Err(refused) = super::guard::check_token(app.token.as_deref(), authorization) {
+        return refused;
+    }
+    let mut res = warp::reply::Reply::into_response(app.http.render("agent"));
+    res.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    res
+}
+
 /// `GET /.well-known/agent-card.json`.
 pub fn card(app: &App) -> Response {
     json_response(

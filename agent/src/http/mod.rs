@@ -5,6 +5,7 @@
 //! | POST | `/` | A2A JSON-RPC 2.0 (`message/send`, `message/stream` as SSE, `tasks/get`, `tasks/cancel`) |
 //! | POST | `/chat` | `{"message", "source_agent"}` → `{"run_id", "reply"}` |
 //! | GET | `/healthz` | Redis state, queued events, runs in flight |
+//! | GET | `/metrics` | Prometheus text: HTTP connections pending and closed by reason |
 //! | GET | `/.well-known/agent-card.json` | the A2A agent card (also at `/.well-known/agent.json`) |
 //!
 //! The POST routes check the bearer token (when one is set) and the body
@@ -30,6 +31,8 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (Response,), Error = Infal
         .or(chat(app.clone()))
         .unify()
         .or(healthz(app.clone()))
+        .unify()
+        .or(metrics(app.clone()))
         .unify()
         .or(card(app))
         .unify()
@@ -102,6 +105,15 @@ fn healthz(app: Arc<App>) -> impl Filter<Extract = (Response,), Error = warp::Re
         .and(warp::get())
         .and(with_app(app))
         .map(|app: Arc<App>| handlers::healthz(&app))
+}
+
+/// GET /metrics — Prometheus text (the token, when set, is required).
+fn metrics(app: Arc<App>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path!("metrics")
+        .and(warp::get())
+        .and(with_app(app))
+        .and(warp::header::optional::<String>("authorization"))
+        .map(|app: Arc<App>, auth: Option<String>| handlers::metrics(&app, auth.as_deref()))
 }
 
 /// GET /.well-known/agent-card.json — the A2A agent card.

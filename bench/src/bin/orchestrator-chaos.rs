@@ -14,7 +14,7 @@ use orchestrator_bench::say;
 #[derive(Debug, Parser)]
 #[command(name = "orchestrator-chaos", version)]
 struct Cli {
-    /// Scenarios to run, comma-separated: redis_kill, bridge_kill, agent_restart, slow_client, malformed.
+    /// Scenarios to run, comma-separated: redis_kill, bridge_kill, agent_restart, slow_client, malformed, slowloris.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 
@@ -51,6 +51,13 @@ async fn main() {
     } else {
         ChaosOpts::full()
     };
+    // The slowloris holds thousands of sockets in this process; the bridge
+    // started from here inherits the limit too.
+    if let Err(e) =
+        orchestrator_bench::measure::raise_nofile(4 * opts.slowloris.connections as u64 + 4096)
+    {
+        tracing::warn!(error = %e, "cannot raise the open-files limit");
+    }
     let rows = run_all(&opts, &only).await;
     say!("{}", table(&rows));
     let path = cli.out.unwrap_or_else(|| {

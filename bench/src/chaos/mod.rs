@@ -12,6 +12,8 @@
 //! - [`agent_restart`]: the agent restarted idle, mid-run (SIGTERM) and crashed mid-run (SIGKILL).
 //! - [`slow_client`]: one client stops reading while the others read.
 //! - [`malformed`]: malformed messages on the channel amid real events.
+//! - [`slowloris`]: thousands of half-open requests from one address while
+//!   readers receive a paced stream.
 //!
 //! Scenarios that kill Redis need a multi-threaded Tokio runtime (the restart
 //! waits in a blocking section).
@@ -21,6 +23,7 @@ pub mod bridge_kill;
 pub mod malformed;
 pub mod redis_kill;
 pub mod slow_client;
+pub mod slowloris;
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -34,12 +37,13 @@ use crate::report::thousands;
 use crate::resume_client::{ResumeClient, Tally};
 
 /// Names of the scenarios (for `--only`), in the order they run.
-pub const SCENARIOS: [&str; 5] = [
+pub const SCENARIOS: [&str; 6] = [
     "redis_kill",
     "bridge_kill",
     "agent_restart",
     "slow_client",
     "malformed",
+    "slowloris",
 ];
 
 /// Sizes of the scenarios.
@@ -55,6 +59,8 @@ pub struct ChaosOpts {
     pub real_amid_malformed: u64,
     /// Slow-client scenario.
     pub slow: slow_client::SlowOpts,
+    /// Slowloris scenario.
+    pub slowloris: slowloris::SlowlorisOpts,
     /// The agent's `--pace-ms`.
     pub agent_pace_ms: u64,
 }
@@ -68,6 +74,7 @@ impl ChaosOpts {
             malformed: 10_000,
             real_amid_malformed: 5_000,
             slow: slow_client::SlowOpts::full(),
+            slowloris: slowloris::SlowlorisOpts::full(),
             agent_pace_ms: 5,
         }
     }
@@ -80,6 +87,7 @@ impl ChaosOpts {
             malformed: 1_000,
             real_amid_malformed: 500,
             slow: slow_client::SlowOpts::fast(),
+            slowloris: slowloris::SlowlorisOpts::fast(),
             agent_pace_ms: 2,
         }
     }
@@ -150,6 +158,14 @@ pub async fn run_all(
     if wants("malformed") {
         tracing::info!("chaos: malformed messages");
         out.push(malformed::run(opts).await.map_err(tag("malformed")));
+    }
+    if wants("slowloris") {
+        tracing::info!("chaos: slowloris against the bridge");
+        out.push(
+            slowloris::run(&opts.slowloris)
+                .await
+                .map_err(tag("slowloris")),
+        );
     }
     out
 }
