@@ -604,3 +604,288 @@ fn service_name(rs: &opentelemetry_proto::tonic::trace::v1::ResourceSpans) -> St
         .and_then(|r| attrs::string(&r.attributes, "service.name"))
         .unwrap_or_else(|| "unknown_service".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status, span};
+
+    fn kv(k: &str, v: &str) -> KeyValue {
+        KeyValue {
+            key: k.into(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(v.into())),
+            }),
+        }
+    }
+    fn kvi(k: &str, v: i64) -> KeyValue {
+        KeyValue {
+            key: k.into(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::IntValue(v)),
+            }),
+        }
+    }
+    const T: [u8; 16] = [7; 16];
+    fn sp(
+        id: u8,
+        parent: Option<u8>,
+        name: &str,
+        start: u64,
+        end: u64,
+        attrs: Vec<KeyValue>,
+    ) -> Span {
+        Span {
+            trace_id: T.to_vec(),
+            span_id: vec![id; 8],
+            parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
+            name: name.into(),
+            start_time_unix_nano: start,
+            end_time_unix_nano: end,
+            attributes: attrs,
+            ..Default::default()
+        }
+    }
+    fn req(spans: Vec<Span>) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(Resource {
+                    attributes: vec![kv("service.name", "svc")],
+                    ..Default::default()
+                }),
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+    fn parse(events: &[String]) -> Vec<Value> {
+        events
+            .iter()
+            .map(|e| serde_json::from_str(e).expect("event json"))
+            .collect()
+    }
+
+    /// A Strands-shaped run, children exported in an earlier request than
+    /// their agent span, older attribute names and the event form of content.
+    #[test]
+    fn strands_run_split_across_requests_meets_in_one_run() {
+        let mut index = SpanIndex::new(1000);
+        let mut tool = sp(
+            3,
+            Some(2),
+            "execute_tool calc",
+            2_000_000_000,
+            2_500_000_000,
+            vec![
+                kv("gen_ai.operation.name", "execute_tool"),
+                kv("gen_ai.tool.name", "calc"),
+                kv("gen_ai.tool.call.id", "t1"),
+                kv("gen_ai.tool.status", "success"),
+            ],
+        );
+        tool.events.push(span::Event {
+            name: "gen_ai.tool.message".into(),
+            attributes: vec![kv("content", r#"{"x":1}"#)],
+            ..Default::default()
+        });
+        let mut chat = sp(
+            4,
+            Some(2),
+            "chat",
+            1_000_000_000,
+            1_900_000_000,
+            vec![
+                kv("gen_ai.operation.name", "chat"),
+                kv("gen_ai.request.model", "m1"),
+                kvi("gen_ai.usage.prompt_tokens", 10),
+                kvi("gen_ai.usage.completion_tokens", 5),
+            ],
+        );
+        chat.events.push(span::Event {
+            name: "gen_ai.choice".into(),
+            attributes: vec![kv(
+                "message",
+                r#"[{"reasoningContent":{"reasoningText":{"text":"hmm"}}},{"text":"hello"}]"#,
+            )],
+            ..Default::default()
+        });
+        let first = map_request(&req(vec![chat, tool]), &mut index);
+        assert_eq!(first.counts.mapped, 2);
+        let ev = parse(&first.events);
+        let types: Vec<&str> = ev
+            .iter()
+            .map(|e| e["type"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            types,
+            ["reasoning", "text_generation", "tool_use", "tool_result"]
+        );
+        let root = root_run_id(&T);
+        assert!(ev.iter().all(|e| e["run_id"] == root.as_str()));
+        assert_eq!(ev[2]["tool_input"], serde_json::json!({"x": 1}));
+        assert_eq!(ev[3]["duration_ms"], 500);
+
+        // The cycle span and then the root agent span arrive later.
+        let cycle = sp(
+            2,
+            Some(1),
+            "execute_event_loop_cycle",
+            900_000_000,
+            2_600_000_000,
+            vec![],
+        );
+        let mut agent = sp(
+            1,
+            None,
+            "invoke_agent helper",
+            500_000_000,
+            3_000_000_000,
+            vec![
+                kv("gen_ai.operation.name", "invoke_agent"),
+                kv("gen_ai.agent.name", "helper"),
+            ],
+        );
+        agent.events.push(span::Event {
+            name: "gen_ai.user.message".into(),
+            attributes: vec![kv("content", r#"[{"text":"add 1"}]"#)],
+            ..Default::default()
+        });
+        agent.status = Some(Status {
+            code: StatusCode::Error as i32,
+            message: "boom".into(),
+        });
+        let second = map_request(&req(vec![cycle, agent]), &mut index);
+        assert_eq!(second.counts.skipped_not_genai, 1);
+        let ev = parse(&second.events);
+        assert_eq!(ev[0]["type"], "run_started");
+        assert_eq!(ev[0]["input"], "add 1");
+        assert_eq!(ev[0]["agent"], "helper");
+        assert_eq!(ev[1]["type"], "run_finished");
+        assert_eq!(ev[1]["run_id"], root.as_str());
+        assert_eq!(ev[1]["status"], "failed");
+        assert_eq!(ev[1]["reason"], "boom");
+        assert_eq!(ev[1]["duration_ms"], 2500);
+        assert_eq!(
+            ev[1]["usage"],
+            serde_json::json!({"input_tokens": 10, "output_tokens": 5})
+        );
+        assert!(ev[0].get("parent_run_id").is_none());
+    }
+
+    #[test]
+    fn nested_agent_gets_parent_run_and_its_children() {
+        let mut index = SpanIndex::new(1000);
+        let outer = sp(
+            1,
+            None,
+            "invoke_agent outer",
+            0,
+            10,
+            vec![kv("gen_ai.operation.name", "invoke_agent")],
+        );
+        let tool = sp(
+            2,
+            Some(1),
+            "execute_tool inner",
+            1,
+            9,
+            vec![kv("gen_ai.operation.name", "execute_tool")],
+        );
+        let inner = sp(
+            3,
+            Some(2),
+            "invoke_agent inner",
+            2,
+            8,
+            vec![kv("gen_ai.agent.name", "inner")],
+        );
+        let chat = sp(
+            4,
+            Some(3),
+            "chat m",
+            3,
+            7,
+            vec![kv("llm.output_messages.0.message.content", "hi")],
+        );
+        let out = map_request(&req(vec![chat, inner, tool, outer]), &mut index);
+        let ev = parse(&out.events);
+        let inner_run = agent_run_id(&T, &[3; 8], false);
+        let text = ev
+            .iter()
+            .find(|e| e["type"] == "text_generation")
+            .expect("text");
+        assert_eq!(text["run_id"], inner_run.as_str());
+        assert_eq!(text["agent"], "inner");
+        let started = ev
+            .iter()
+            .find(|e| e["type"] == "run_started" && e["agent"] == "inner")
+            .expect("inner run");
+        assert_eq!(started["parent_run_id"], root_run_id(&T).as_str());
+        let tool_use = ev.iter().find(|e| e["type"] == "tool_use").expect("tool");
+        assert_eq!(tool_use["run_id"], root_run_id(&T).as_str());
+        assert_eq!(tool_use["agent"], "svc");
+    }
+
+    #[test]
+    fn bad_ids_are_rejected_and_unknown_spans_skipped() {
+        let mut index = SpanIndex::new(10);
+        let mut no_trace = sp(1, None, "chat", 0, 1, vec![]);
+        no_trace.trace_id.clear();
+        let mut zero_span = sp(2, None, "chat", 0, 1, vec![]);
+        zero_span.span_id = vec![0; 8];
+        let other = sp(3, Some(9), "http get", 0, 1, vec![]);
+        let out = map_request(&req(vec![no_trace, zero_span, other]), &mut index);
+        assert_eq!(out.counts.rejected_bad_id, 2);
+        assert_eq!(out.counts.skipped_not_genai, 1);
+        assert!(out.events.is_empty());
+        assert!(out.counts.message().contains("2 spans rejected"));
+    }
+
+    #[test]
+    fn openinference_kinds_and_index_bound() {
+        let mut index = SpanIndex::new(2);
+        let llm = sp(
+            5,
+            None,
+            "ChatOpenAI",
+            0,
+            1,
+            vec![kv("openinference.span.kind", "LLM")],
+        );
+        assert_eq!(operation(&llm), Operation::Model);
+        let t = sp(
+            6,
+            None,
+            "search",
+            0,
+            1,
+            vec![
+                kv("openinference.span.kind", "TOOL"),
+                kv("tool.name", "search"),
+            ],
+        );
+        assert_eq!(operation(&t), Operation::Tool);
+        let a = sp(
+            7,
+            None,
+            "Agent",
+            0,
+            1,
+            vec![kv("openinference.span.kind", "AGENT")],
+        );
+        assert_eq!(operation(&a), Operation::Agent);
+        let out = map_request(&req(vec![llm, t, a]), &mut index);
+        assert_eq!(index.len(), 2);
+        assert_eq!(out.counts.mapped, 3);
+        let ev = parse(&out.events);
+        assert!(
+            ev.iter()
+                .any(|e| e["type"] == "tool_use" && e["tool_name"] == "search")
+        );
+    }
+}
