@@ -1,0 +1,154 @@
+//! `orchestrator-ingest`: command line, logging and signals around
+//! [`orchestrator_ingest::run`].
+//!
+//! Every flag can also come from the environment variable named in `--help`.
+//! A wrong flag or setting prints one line to stderr and exits with status 2;
+//! a port that cannot be bound exits with 1. SIGINT/SIGTERM stop accepting,
+//! publish what was accepted (for at most the drain time) and exit.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use orchestrator_events::config as defaults;
+use orchestrator_events::publish::Target;
+use orchestrator_ingest::Config;
+use tokio_util::sync::CancellationToken;
+
+/// Accepts OpenTelemetry GenAI traces (OTLP/HTTP, POST /v1/traces, protobuf or
+/// JSON, gzip) and publishes them as orchestrator events; also /healthz and /metrics.
+#[derive(Debug, Parser)]
+#[command(name = "orchestrator-ingest", version)]
+struct Cli {
+    /// Address to serve OTLP/HTTP on.
+    #[arg(long, env = "ORCH_INGEST_LISTEN", default_value = orchestrator_ingest::DEFAULT_LISTEN)]
+    listen: SocketAddr,
+
+    /// Redis URL (a password and rediss:// go in the URL; never logged).
+    #[arg(long, env = "REDIS_URL", default_value = defaults::DEFAULT_REDIS_URL, hide_env_values = true)]
+    redis_url: String,
+
+    /// Pub/sub channel the events are published on.
+    #[arg(long, env = "ORCH_CHANNEL", default_value = defaults::DEFAULT_CHANNEL)]
+    channel: String,
+
+    /// Replay stream the events are appended to.
+    #[arg(long, env = "ORCH_STREAM", default_value = defaults::DEFAULT_STREAM)]
+    stream: String,
+
+    /// Approximate cap of the stream.
+    #[arg(long, env = "ORCH_STREAM_MAXLEN", default_value_t = defaults::DEFAULT_STREAM_MAXLEN)]
+    stream_maxlen: u64,
+
+    /// Bearer token required on /v1/traces and /metrics (Authorization: Bearer …).
+    #[arg(long, env = "ORCH_INGEST_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+
+    /// Largest request body in bytes, counted after decompression (413 beyond).
+    #[arg(long, env = "ORCH_INGEST_BODY_LIMIT", default_value_t = Config::default().body_limit)]
+    body_limit: usize,
+
+    /// Bytes of events the publish queue may hold while Redis is slow or away (503 beyond).
+    #[arg(long, env = "ORCH_INGEST_QUEUE_BYTES", default_value_t = Config::default().queue_bytes)]
+    queue_bytes: usize,
+
+    /// Spans whose parent is remembered, to place children that arrive first.
+    #[arg(long, env = "ORCH_INGEST_SPAN_INDEX", default_value_t = Config::default().span_index)]
+    span_index: usize,
+}
+
+/// Prints one line and exits.
+fn fail(code: i32, message: impl std::fmt::Display) -> ! {
+    eprintln!("orchestrator-ingest: {message}");
+    std::process::exit(code)
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match e.kind() {
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                e.exit()
+            }
+            _ => {
+                let rendered = e.to_string();
+                let first = rendered
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid arguments")
+                    .trim_start_matches("error: ");
+                fail(2, format_args!("{first} (see --help)"))
+            }
+        },
+    };
+    let listen = cli.listen;
+    let config = Config {
+        redis_url: cli.redis_url,
+        target: Target {
+            channel: cli.channel,
+            stream: cli.stream,
+            maxlen: cli.stream_maxlen,
+        },
+        token: cli.token,
+        body_limit: cli.body_limit,
+        queue_bytes: cli.queue_bytes,
+        span_index: cli.span_index,
+        ..Config::default()
+    };
+    if let Err(e) = config.validate() {
+        fail(2, e);
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => fail(1, format_args!("cannot start the async runtime: {e}")),
+    };
+    let code = runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(listen).await {
+            Ok(l) => l,
+            Err(e) => fail(1, format_args!("cannot listen on {listen}: {e}")),
+        };
+        let shutdown = CancellationToken::new();
+        tokio::spawn(stop_on_signal(shutdown.clone()));
+        match orchestrator_ingest::run(config, listener, shutdown).await {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("orchestrator-ingest: {e}");
+                1
+            }
+        }
+    });
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    std::process::exit(code);
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops the ingest");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("stop signal received; publishing what was accepted");
+    shutdown.cancel();
+}

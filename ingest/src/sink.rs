@@ -1,0 +1,176 @@
+//! The publish queue: what the ingest answered 200 for, on its way to Redis.
+//!
+//! One bounded queue (`publish queue`, bounded in bytes; gauges
+//! `ingest_publish_queue_events` / `_bytes`) and one task that drains it in
+//! order through the shared publish script, retrying with backoff while Redis
+//! is away. A request is accepted only if its whole batch fits; otherwise it is
+//! answered 503 with `Retry-After` and nothing of it is kept, so the exporter's
+//! retry cannot duplicate a half.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use orchestrator_events::publish::{self, Target};
+use tokio::sync::{Mutex, Notify};
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+
+/// Events per publish-script call (the script's arguments are bounded).
+pub const CHUNK: usize = 512;
+
+/// The queue is full: the request cannot be kept.
+#[derive(Debug, thiserror::Error)]
+#[error("publish queue full ({queued} bytes waiting, limit {limit})")]
+pub struct QueueFull {
+    /// Bytes waiting.
+    pub queued: usize,
+    /// The bound.
+    pub limit: usize,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    batches: VecDeque<Vec<String>>,
+    bytes: usize,
+}
+
+/// The producer side, cloned into every handler.
+#[derive(Debug, Clone)]
+pub struct Sink {
+    inner: Arc<Mutex<Inner>>,
+    ready: Arc<Notify>,
+    limit: usize,
+    metrics: Arc<Metrics>,
+}
+
+impl Sink {
+    /// A queue bounded at `limit_bytes` of event JSON.
+    pub fn new(limit_bytes: usize, metrics: Arc<Metrics>) -> Sink {
+        Sink {
+            inner: Arc::default(),
+            ready: Arc::new(Notify::new()),
+            limit: limit_bytes,
+            metrics,
+        }
+    }
+
+    /// Queues a request's events, all or nothing.
+    pub async fn push(&self, events: Vec<String>) -> Result<(), QueueFull> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let bytes: usize = events.iter().map(String::len).sum();
+        let mut inner = self.inner.lock().await;
+        if inner.bytes + bytes > self.limit {
+            return Err(QueueFull {
+                queued: inner.bytes,
+                limit: self.limit,
+            });
+        }
+        inner.bytes += bytes;
+        self.metrics.queue_delta(events.len() as i64, bytes as i64);
+        inner.batches.push_back(events);
+        drop(inner);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// Takes up to [`CHUNK`] events from the head, without removing them.
+    async fn peek_chunk(&self) -> Option<Vec<String>> {
+        let inner = self.inner.lock().await;
+        let head = inner.batches.front()?;
+        Some(head.iter().take(CHUNK).cloned().collect())
+    }
+
+    /// Removes the `n` events [`Sink::peek_chunk`] returned, once published.
+    async fn pop(&self, n: usize) {
+        let mut inner = self.inner.lock().await;
+        let Some(head) = inner.batches.front_mut() else {
+            return;
+        };
+        let bytes: usize = head.iter().take(n).map(String::len).sum();
+        head.drain(..n.min(head.len()));
+        if head.is_empty() {
+            inner.batches.pop_front();
+        }
+        inner.bytes -= bytes;
+        self.metrics.queue_delta(-(n as i64), -(bytes as i64));
+    }
+
+    /// Drains the queue into Redis until `stop`; then keeps draining for at
+    /// most `grace` so what was accepted before the signal still lands.
+    pub async fn run(
+        self,
+        client: redis::Client,
+        target: Target,
+        stop: CancellationToken,
+        grace: Duration,
+    ) {
+        let script = publish::script();
+        let mut conn: Option<redis::aio::MultiplexedConnection> = None;
+        let mut delay = Duration::from_millis(50);
+        let mut deadline: Option<tokio::time::Instant> = None;
+        loop {
+            if deadline.is_none() && stop.is_cancelled() {
+                deadline = Some(tokio::time::Instant::now() + grace);
+            }
+            if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                let left = self.metrics.queued_events();
+                if left > 0 {
+                    tracing::warn!(events = left, "stopping with events not yet published");
+                }
+                return;
+            }
+            let Some(chunk) = self.peek_chunk().await else {
+                if deadline.is_some() {
+                    return;
+                }
+                tokio::select! {
+                    _ = self.ready.notified() => {}
+                    _ = stop.cancelled() => {}
+                }
+                continue;
+            };
+            if conn.is_none() {
+                match client.get_multiplexed_async_connection().await {
+                    Ok(c) => conn = Some(c),
+                    Err(e) => {
+                        self.failed(&e.to_string(), &mut delay, &stop).await;
+                        continue;
+                    }
+                }
+            }
+            let Some(c) = conn.as_mut() else { continue };
+            match publish::publish_batch(c, &script, &target, &chunk).await {
+                Ok(ids) => {
+                    if !self.metrics.redis_up() {
+                        tracing::info!("Redis is back; publishing");
+                    }
+                    self.metrics.redis_state(true);
+                    self.metrics.published(ids.len() as u64);
+                    self.pop(chunk.len()).await;
+                    delay = Duration::from_millis(50);
+                }
+                Err(e) => {
+                    conn = None;
+                    self.failed(&e.to_string(), &mut delay, &stop).await;
+                }
+            }
+        }
+    }
+
+    async fn failed(&self, error: &str, delay: &mut Duration, stop: &CancellationToken) {
+        self.metrics.publish_error();
+        if self.metrics.redis_up() || self.metrics.published_total() == 0 {
+            tracing::warn!(%error, "Redis publish failed; keeping events and retrying");
+        }
+        self.metrics.redis_state(false);
+        tokio::select! {
+            _ = tokio::time::sleep(*delay) => {}
+            _ = stop.cancelled() => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+        *delay = (*delay * 2).min(Duration::from_secs(2));
+    }
+}
