@@ -8,8 +8,10 @@
 //! - [`backoff`], [`dedup`]: its reconnect delays and its set of seen ids.
 //! - [`replay`], [`record`]: `--replay FILE` and `--record FILE` (JSON Lines).
 //! - [`plain`]: `--plain` / `--json` output without a screen.
-//! - [`app`]: the monitor's state and every change to it (store, filter, search,
-//!   selection, connection), driven by [`action`]s from the [`keymap`].
+//! - [`app`]: the monitor's state: a shared [`app::Feed`] (store, connection,
+//!   rate; [`app::SharedFeed`] serves many viewers) and a per-viewer
+//!   [`app::View`] (filter, search, selection, panes), driven by [`action`]s
+//!   from the [`keymap`]; [`layout`] is the screen layout both it and [`ui`] use.
 //! - [`ui`]: drawing, a pure function of the app; [`theme`] (colours, Unicode and
 //!   ASCII icons, `NO_COLOR`), [`kind`] (what a row is), [`summary`] (one-line
 //!   summaries), [`clock`] (time zone for the time column).
@@ -19,7 +21,8 @@
 //! For benchmarks and tests: build an [`app::App`] with [`app::App::new`], feed
 //! it [`client::Frame`]s with [`app::App::ingest`], and draw it with
 //! [`ui::draw`] into a terminal frame or render `&App` (a ratatui `Widget`)
-//! into any `Buffer`.
+//! into any `Buffer`. For many viewers of one stream: one [`app::SharedFeed`],
+//! one [`app::View`] each, [`app::View::sync`] then [`ui::draw_view`].
 
 pub mod action;
 pub mod app;
@@ -30,6 +33,7 @@ pub mod clock;
 pub mod dedup;
 pub mod keymap;
 pub mod kind;
+pub mod layout;
 pub mod plain;
 pub mod record;
 pub mod replay;
