@@ -25,7 +25,8 @@ use orchestrator_events::{EventKind, Filter};
 use tokio::sync::watch;
 
 use super::rate::RateMeter;
-use super::store::Store;
+use super::runs::Runs;
+use super::store::{Store, ViewMode};
 use super::{Connection, Now, Source};
 use crate::client::{ClientEvent, ConnState, Frame};
 
@@ -36,6 +37,8 @@ pub struct Feed {
     pub(crate) conn: Connection,
     pub(crate) rate: RateMeter,
     pub(crate) received: u64,
+    /// Runs and tools, aggregated as events arrive.
+    pub(crate) runs: Runs,
     /// Bumped by every change; views compare it to decide to redraw.
     version: u64,
 }
@@ -63,6 +66,7 @@ impl Feed {
             },
             rate: RateMeter::default(),
             received: 0,
+            runs: Runs::default(),
             version: 0,
         }
     }
@@ -81,6 +85,11 @@ impl Feed {
     /// The connection as the status bar shows it.
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Runs and tool statistics.
+    pub fn runs(&self) -> &Runs {
+        &self.runs
     }
 
     /// The event-rate meter.
@@ -139,9 +148,22 @@ impl Feed {
             if let Some(id) = event.id {
                 self.conn.last_id = Some(id);
             }
+            let ts = event
+                .time_secs()
+                .filter(|t| t.is_finite())
+                .unwrap_or(now.wall);
+            self.runs.observe(event, self.store.end(ViewMode::Raw), ts);
         }
         self.store.ingest(frame, now.wall);
-        self.store.evict();
+        self.evict();
+    }
+
+    /// The one place events leave: the ring drops its oldest beyond its bound,
+    /// and the runs made only of dropped events go with them.
+    fn evict(&mut self) {
+        if self.store.evict() {
+            self.runs.evict(self.store.base(ViewMode::Raw));
+        }
     }
 
     fn note_bridge(&mut self, kind: &EventKind) {

@@ -13,6 +13,7 @@
 pub mod feed;
 pub mod filter;
 pub mod rate;
+pub mod runs;
 pub mod store;
 pub mod view;
 
