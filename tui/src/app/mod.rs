@@ -12,6 +12,8 @@
 
 pub mod feed;
 pub mod filter;
+pub mod pages;
+pub mod prices;
 pub mod rate;
 pub mod runs;
 pub mod store;
@@ -62,6 +64,10 @@ pub struct AppConfig {
     pub source: Source,
     /// The `--record` file, shown in the info bar.
     pub recording: Option<String>,
+    /// `--prices`: prices for the cost column.
+    pub prices: Option<std::sync::Arc<prices::Prices>>,
+    /// `--export-dir`: where `e` writes a run's events.
+    pub export_dir: std::path::PathBuf,
 }
 
 impl AppConfig {
@@ -73,6 +79,8 @@ impl AppConfig {
             zone: Zone::Local,
             source,
             recording: None,
+            prices: None,
+            export_dir: std::path::PathBuf::from("."),
         }
     }
 }
@@ -159,6 +167,8 @@ impl App {
                 zone: config.zone,
                 recording: config.recording,
                 size: (80, 24),
+                prices: config.prices,
+                export_dir: config.export_dir,
             }),
         }
     }

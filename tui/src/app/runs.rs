@@ -374,29 +374,26 @@ impl Runs {
                     result = Some((r.tool_name.clone(), r.status, r.duration_ms));
                 }
             }
-            EventKind::RunFinished(f) => {
-                if run.state == RunState::Running {
-                    run.state = RunState::Done(f.status);
-                    run.duration_ms = Some(f.duration_ms);
-                    run.reason = f.reason.clone();
-                    if let Some(u) = f.usage {
-                        run.tokens_in = u.input_tokens;
-                        run.tokens_out = u.output_tokens;
-                    }
-                    self.durations.push(f.duration_ms);
-                    self.totals.running = self.totals.running.saturating_sub(1);
-                    match f.status {
-                        RunStatus::Completed => self.totals.completed += 1,
-                        RunStatus::Failed => self.totals.failed += 1,
-                        RunStatus::Cancelled => self.totals.cancelled += 1,
-                    }
-                    if let Some(u) = f.usage {
-                        self.totals.tokens_in += u.input_tokens;
-                        self.totals.tokens_out += u.output_tokens;
-                    }
+            EventKind::RunFinished(f) if run.state == RunState::Running => {
+                run.state = RunState::Done(f.status);
+                run.duration_ms = Some(f.duration_ms);
+                run.reason = f.reason.clone();
+                if let Some(u) = f.usage {
+                    run.tokens_in = u.input_tokens;
+                    run.tokens_out = u.output_tokens;
+                }
+                self.durations.push(f.duration_ms);
+                self.totals.running = self.totals.running.saturating_sub(1);
+                match f.status {
+                    RunStatus::Completed => self.totals.completed += 1,
+                    RunStatus::Failed => self.totals.failed += 1,
+                    RunStatus::Cancelled => self.totals.cancelled += 1,
+                }
+                if let Some(u) = f.usage {
+                    self.totals.tokens_in += u.input_tokens;
+                    self.totals.tokens_out += u.output_tokens;
                 }
             }
-            EventKind::Error(_) => {}
             _ => {}
         }
         if let Some((name, status, ms)) = result {

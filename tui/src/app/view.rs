@@ -21,6 +21,8 @@
 
 use std::cell::Cell;
 use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{
@@ -30,9 +32,11 @@ use ratatui::layout::Rect;
 
 use super::feed::Feed;
 use super::filter::{Pattern, ViewFilter};
+use super::pages::Pages;
+use super::prices::Prices;
 use super::store::{LineRef, RowChange, ViewMode};
 use super::{Detail, Now, Prompt, PromptKind};
-use crate::action::Action;
+use crate::action::{Action, Page};
 use crate::clock::Zone;
 use crate::keymap;
 use crate::layout;
@@ -52,6 +56,10 @@ pub struct ViewConfig {
     pub recording: Option<String>,
     /// Screen size (columns, rows).
     pub size: (u16, u16),
+    /// `--prices`: the cost column's prices.
+    pub prices: Option<Arc<Prices>>,
+    /// `--export-dir`: where `e` writes a run.
+    pub export_dir: PathBuf,
 }
 
 impl Default for ViewConfig {
@@ -61,6 +69,8 @@ impl Default for ViewConfig {
             zone: Zone::Local,
             recording: None,
             size: (80, 24),
+            prices: None,
+            export_dir: PathBuf::from("."),
         }
     }
 }
@@ -88,6 +98,8 @@ pub struct View {
     pub(crate) size: (u16, u16),
     pub(crate) flash: Option<(String, Duration)>,
     pub(crate) recording: Option<String>,
+    /// The runs, tools and transcript views.
+    pub(crate) pages: Pages,
     /// Global entry id up to which this view has taken the feed's events in.
     synced: u64,
     /// The feed's version at the last sync.
@@ -120,6 +132,11 @@ impl View {
             size: config.size,
             flash: None,
             recording: config.recording,
+            pages: Pages {
+                prices: config.prices,
+                export_dir: config.export_dir,
+                ..Pages::default()
+            },
             synced: 0,
             synced_version: None,
             detail_max: Cell::new(0),
@@ -157,6 +174,11 @@ impl View {
     /// The filter in force.
     pub fn filter(&self) -> &ViewFilter {
         &self.filter
+    }
+
+    /// The open view.
+    pub fn page(&self) -> Page {
+        self.pages.page
     }
 
     /// Whether the log follows new rows.
@@ -553,6 +575,13 @@ impl View {
                 }
             }
             Action::ToggleRaw => self.toggle_raw(feed),
+            Action::Open(page) => {
+                if page == Page::Tools {
+                    self.pages.tool_open = None;
+                }
+                self.pages.page = page;
+                self.detail = None;
+            }
             Action::Help => self.help = !self.help,
             Action::Click(y) => {
                 let h = self.log_height();
@@ -621,6 +650,19 @@ impl View {
         if self.help {
             self.help = false;
             return;
+        }
+        if self.pages.page != Page::Log {
+            let mut message = None;
+            let rows = self.log_height();
+            let handled = self
+                .pages
+                .on_key(feed, &key, self.now.wall, rows, &mut message);
+            if let Some(m) = message {
+                self.flash(m);
+            }
+            if handled {
+                return;
+            }
         }
         if let Some(action) = keymap::action_for(&key) {
             self.act(feed, action);

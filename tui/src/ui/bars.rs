@@ -150,7 +150,12 @@ pub fn render_info(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
     {
         parts.push(vec![Span::styled(text::cleaned(msg), t.key())]);
     }
-    if app.view.follow {
+    if app.view.page() != crate::action::Page::Log {
+        parts.push(vec![Span::styled(
+            format!("view: {}", app.view.page().name()),
+            t.key(),
+        )]);
+    } else if app.view.follow {
         parts.push(vec![Span::styled(format!("{} follow", i.follow), t.good())]);
     } else if app.view.unseen > 0 {
         parts.push(vec![Span::styled(

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
-use crate::keymap::{Group, KEYMAP};
+use crate::keymap::{Group, KEYMAP, PAGE_KEYS};
 use crate::ui::Screen;
 
 /// The help lines of one group, with its heading.
@@ -30,6 +30,14 @@ pub fn render(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
     let mut right = group_lines(app, Group::Search);
     right.push(Line::raw(""));
     right.extend(group_lines(app, Group::Filter));
+    right.push(Line::raw(""));
+    right.push(Line::styled("Runs, tools, transcript", t.good()));
+    for (keys, what) in PAGE_KEYS {
+        right.push(Line::from(vec![
+            Span::styled(format!(" {keys:<12}"), t.key()),
+            Span::raw(*what),
+        ]));
+    }
     let mouse = Line::styled(
         " mouse: wheel scrolls, click selects, click again: detail",
         t.dim(),

@@ -17,13 +17,16 @@ pub mod detail;
 pub mod help;
 pub mod json;
 pub mod log;
+pub mod runs;
 pub mod text;
+pub mod transcript;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::Widget;
 
+use crate::action::Page;
 use crate::app::{App, Feed, View};
 pub use crate::layout::{Areas, areas};
 
@@ -62,10 +65,18 @@ pub fn draw_view(feed: &Feed, view: &View, frame: &mut Frame<'_>) {
 impl Widget for Screen<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = &self;
-        let a = areas(area, app.view.detail.is_some());
+        let a = areas(
+            area,
+            app.view.detail.is_some() && app.view.page() == Page::Log,
+        );
         bars::render_status(app, a.status, buf);
         bars::render_info(app, a.info, buf);
-        log::render(app, a.log, buf);
+        match app.view.page() {
+            Page::Log => log::render(app, a.log, buf),
+            Page::Runs => runs::render_runs(app, a.log, buf),
+            Page::Tools => runs::render_tools(app, a.log, buf),
+            Page::Transcript => transcript::render(app, a.log, buf),
+        }
         if let Some(pane) = a.detail {
             detail::render(app, pane, buf);
         }
