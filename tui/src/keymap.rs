@@ -318,7 +318,7 @@ pub static KEYMAP: &[Binding] = &[
         "L",
         Action::Open(Page::Log),
         "the log view",
-        Some("log")
+        None
     ),
     bind!(
         View,
@@ -326,7 +326,7 @@ pub static KEYMAP: &[Binding] = &[
         "R",
         Action::Open(Page::Runs),
         "the runs view",
-        Some("runs")
+        None
     ),
     bind!(
         View,
@@ -334,7 +334,7 @@ pub static KEYMAP: &[Binding] = &[
         "T",
         Action::Open(Page::Tools),
         "the tools view",
-        Some("tools")
+        None
     ),
     bind!(View, [k('?')], "?", Action::Help, "this help", Some("help")),
     bind!(

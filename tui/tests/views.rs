@@ -46,24 +46,92 @@ fn app(ascii: bool, w: u16, h: u16) -> App {
         i += 1;
     };
     // A completed parent with two children.
-    push(r#""type":"run_started","input":"Plan a research trip to Lisbon\nwith details","source":"chat","model":"gpt-4o""#, "run-parent", "orchestrator");
-    push(r#""type":"reasoning","content":"The user wants a plan; store it first.""#, "run-parent", "orchestrator");
-    push(r#""type":"tool_use","tool_name":"store_research_plan","tool_input":{"plan_data":"Lisbon"},"tool_use_id":"tu_1""#, "run-parent", "orchestrator");
-    push(r#""type":"tool_result","tool_use_id":"tu_1","tool_name":"store_research_plan","status":"success","output":{"stored":true},"duration_ms":120"#, "run-parent", "orchestrator");
-    push(r#""type":"run_started","input":"find museums","source":"a2a","parent_run_id":"run-parent""#, "run-child-1", "planner");
-    push(r#""type":"run_finished","status":"completed","duration_ms":900,"usage":{"input_tokens":100,"output_tokens":10}"#, "run-child-1", "planner");
-    push(r#""type":"run_started","input":"find hotels","source":"a2a","parent_run_id":"run-parent""#, "run-child-2", "planner");
-    push(r#""type":"error","message":"model rate limited","kind":"model""#, "run-child-2", "planner");
-    push(r#""type":"run_finished","status":"failed","duration_ms":400,"reason":"model rate limited""#, "run-child-2", "planner");
-    push(r#""type":"text_generation","data":"Here is your plan. **Day 1**: the Gulbenkian museum, then a walk through Alfama and the castle; lunch near the river. **Day 2**: Belem, its tower and monastery, and the pasteis. ""#, "run-parent", "orchestrator");
-    push(r#""type":"text_generation","data":"\n- Book tickets early\n- Take the 28 tram\nEnjoy Lisbon!""#, "run-parent", "orchestrator");
-    push(r#""type":"run_finished","status":"completed","duration_ms":5500,"usage":{"input_tokens":812,"output_tokens":95}"#, "run-parent", "orchestrator");
+    push(
+        r#""type":"run_started","input":"Plan a research trip to Lisbon\nwith details","source":"chat","model":"gpt-4o""#,
+        "run-parent",
+        "orchestrator",
+    );
+    push(
+        r#""type":"reasoning","content":"The user wants a plan; store it first.""#,
+        "run-parent",
+        "orchestrator",
+    );
+    push(
+        r#""type":"tool_use","tool_name":"store_research_plan","tool_input":{"plan_data":"Lisbon"},"tool_use_id":"tu_1""#,
+        "run-parent",
+        "orchestrator",
+    );
+    push(
+        r#""type":"tool_result","tool_use_id":"tu_1","tool_name":"store_research_plan","status":"success","output":{"stored":true},"duration_ms":120"#,
+        "run-parent",
+        "orchestrator",
+    );
+    push(
+        r#""type":"run_started","input":"find museums","source":"a2a","parent_run_id":"run-parent""#,
+        "run-child-1",
+        "planner",
+    );
+    push(
+        r#""type":"run_finished","status":"completed","duration_ms":900,"usage":{"input_tokens":100,"output_tokens":10}"#,
+        "run-child-1",
+        "planner",
+    );
+    push(
+        r#""type":"run_started","input":"find hotels","source":"a2a","parent_run_id":"run-parent""#,
+        "run-child-2",
+        "planner",
+    );
+    push(
+        r#""type":"error","message":"model rate limited","kind":"model""#,
+        "run-child-2",
+        "planner",
+    );
+    push(
+        r#""type":"run_finished","status":"failed","duration_ms":400,"reason":"model rate limited""#,
+        "run-child-2",
+        "planner",
+    );
+    push(
+        r#""type":"text_generation","data":"Here is your plan. **Day 1**: the Gulbenkian museum, then a walk through Alfama and the castle; lunch near the river. **Day 2**: Belem, its tower and monastery, and the pasteis. ""#,
+        "run-parent",
+        "orchestrator",
+    );
+    push(
+        r#""type":"text_generation","data":"\n- Book tickets early\n- Take the 28 tram\nEnjoy Lisbon!""#,
+        "run-parent",
+        "orchestrator",
+    );
+    push(
+        r#""type":"run_finished","status":"completed","duration_ms":5500,"usage":{"input_tokens":812,"output_tokens":95}"#,
+        "run-parent",
+        "orchestrator",
+    );
     // A cancelled one and a running one.
-    push(r#""type":"run_started","input":"summarise the news","source":"chat""#, "run-cancel", "orchestrator");
-    push(r#""type":"run_finished","status":"cancelled","duration_ms":1200"#, "run-cancel", "orchestrator");
-    push(r#""type":"run_started","input":"write a poem","source":"chat","model":"gpt-4o""#, "run-live", "orchestrator");
-    push(r#""type":"tool_use","tool_name":"web_search","tool_input":{"q":"poems"},"tool_use_id":"tu_9""#, "run-live", "orchestrator");
-    push(r#""type":"tool_result","tool_use_id":"tu_9","tool_name":"web_search","status":"error","output":"timeout","duration_ms":5000"#, "run-live", "orchestrator");
+    push(
+        r#""type":"run_started","input":"summarise the news","source":"chat""#,
+        "run-cancel",
+        "orchestrator",
+    );
+    push(
+        r#""type":"run_finished","status":"cancelled","duration_ms":1200"#,
+        "run-cancel",
+        "orchestrator",
+    );
+    push(
+        r#""type":"run_started","input":"write a poem","source":"chat","model":"gpt-4o""#,
+        "run-live",
+        "orchestrator",
+    );
+    push(
+        r#""type":"tool_use","tool_name":"web_search","tool_input":{"q":"poems"},"tool_use_id":"tu_9""#,
+        "run-live",
+        "orchestrator",
+    );
+    push(
+        r#""type":"tool_result","tool_use_id":"tu_9","tool_name":"web_search","status":"error","output":"timeout","duration_ms":5000"#,
+        "run-live",
+        "orchestrator",
+    );
     for l in lines {
         app.ingest(Frame::parse(l));
     }
@@ -89,13 +157,21 @@ fn screen(app: &App) -> String {
 
 #[test]
 fn runs_view_at_both_sizes_unicode_and_ascii() {
-    for (ascii, w, h) in [(false, 80, 24), (true, 80, 24), (false, 120, 40), (true, 120, 40)] {
+    for (ascii, w, h) in [
+        (false, 80, 24),
+        (true, 80, 24),
+        (false, 120, 40),
+        (true, 120, 40),
+    ] {
         let mut a = app(ascii, w, h);
         press(&mut a, KeyCode::Char('R'));
         assert_eq!(a.view.page(), Page::Runs);
         let folded = screen(&a);
         assert!(folded.contains("completed") && folded.contains("cancelled"));
-        assert!(!folded.contains("find hotels"), "children folded by default");
+        assert!(
+            !folded.contains("find hotels"),
+            "children folded by default"
+        );
         // The parent is the newest top-level run but one: select it and unfold.
         press(&mut a, KeyCode::Char('j'));
         press(&mut a, KeyCode::Char('j'));
@@ -138,11 +214,18 @@ fn transcript_with_reasoning_tool_reply_and_error() {
         press(&mut a, KeyCode::Char('z'));
         let reasoning = screen(&a);
         assert!(reasoning.contains("store it first"));
-        let name = format!("transcript_{}_{w}x{h}", if ascii { "ascii" } else { "unicode" });
+        let name = format!(
+            "transcript_{}_{w}x{h}",
+            if ascii { "ascii" } else { "unicode" }
+        );
         insta::assert_snapshot!(name.clone(), folded);
         insta::assert_snapshot!(format!("{name}_reasoning"), reasoning);
         press(&mut a, KeyCode::Esc);
-        assert_eq!(a.view.page(), Page::Runs, "Esc goes back where it came from");
+        assert_eq!(
+            a.view.page(),
+            Page::Runs,
+            "Esc goes back where it came from"
+        );
     }
     // The failed child's transcript shows its error and end reason.
     let mut a = app(false, 120, 40);
@@ -154,7 +237,10 @@ fn transcript_with_reasoning_tool_reply_and_error() {
     press(&mut a, KeyCode::Char('j'));
     press(&mut a, KeyCode::Enter);
     let failed = screen(&a);
-    assert!(failed.contains("model rate limited") && failed.contains("ended:"), "{failed}");
+    assert!(
+        failed.contains("model rate limited") && failed.contains("ended:"),
+        "{failed}"
+    );
 }
 
 #[test]
