@@ -99,6 +99,9 @@ pub struct ClientConfig {
     /// Resume point for the first connection (`since=`), e.g. the last id of a
     /// previous session; later connections resume on their own.
     pub since: Option<StreamId>,
+    /// History on start (`last=`): the newest N events, asked on the first
+    /// connection only and only without `since`; 0 = live only.
+    pub history: u32,
     /// Reconnect delays.
     pub backoff: Backoff,
     /// Consecutive failed attempts before giving up; `None` retries forever.
@@ -159,6 +162,7 @@ impl ClientConfig {
             types: Vec::new(),
             token: None,
             since: None,
+            history: 0,
             backoff: Backoff::default(),
             max_attempts: None,
             stable_after: Duration::from_secs(5),
@@ -307,6 +311,8 @@ struct Task {
     since: Option<StreamId>,
     /// The stream epoch from the last `bridge_hello`.
     epoch: Option<String>,
+    /// A connection was established once: `last=` is not asked again.
+    connected_once: bool,
     dedup: Dedup,
 }
 
@@ -315,6 +321,7 @@ impl Task {
         Task {
             since: config.since,
             epoch: None,
+            connected_once: false,
             dedup: Dedup::new(config.dedup_capacity),
             config,
             tx,
@@ -335,9 +342,13 @@ impl Task {
             {
                 return;
             }
-            let url = self
+            let mut url = self
                 .config
                 .request_url(self.since, self.epoch.as_deref(), true);
+            if self.since.is_none() && !self.connected_once && self.config.history > 0 {
+                url.query_pairs_mut()
+                    .append_pair("last", &self.config.history.to_string());
+            }
             let ws_config = WebSocketConfig::default()
                 .max_message_size(Some(MAX_FRAME_BYTES))
                 .max_frame_size(Some(MAX_FRAME_BYTES));
@@ -362,6 +373,7 @@ impl Task {
                     Failure::Retry(reason) => End::Retry(reason),
                 },
                 Ok(Ok((ws, _response))) => {
+                    self.connected_once = true;
                     if !self.send(ClientEvent::State(ConnState::Live)).await {
                         return;
                     }
