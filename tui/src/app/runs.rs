@@ -321,9 +321,8 @@ impl Runs {
             return;
         }
         let parent = event
-            .extra
-            .get("parent_run_id")
-            .and_then(|v| v.as_str())
+            .parent_run_id
+            .as_deref()
             .filter(|p| !p.is_empty() && *p != run_id)
             .map(Arc::<str>::from);
         let id = self.ensure(run_id, event.agent.as_deref(), entry, ts);
