@@ -27,7 +27,7 @@ const MAX_RUN_ID: usize = 128;
 pub async fn chat(app: Arc<App>, body: Bytes) -> Response {
     let (message, source_agent, parent_run_id) = match read_chat(&body) {
         Ok(parts) => parts,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let input = RunInput {
         input: message,
@@ -75,8 +75,9 @@ pub async fn chat(app: Arc<App>, body: Bytes) -> Response {
 /// The `/chat` body: message, `source_agent`, `parent_run_id`.
 type ChatBody = (String, Option<String>, Option<String>);
 
-fn read_chat(body: &[u8]) -> Result<ChatBody, Response> {
-    let bad = |kind: &str, message: &str| json_error(StatusCode::BAD_REQUEST, kind, message);
+fn read_chat(body: &[u8]) -> Result<ChatBody, Box<Response>> {
+    let bad =
+        |kind: &str, message: &str| Box::new(json_error(StatusCode::BAD_REQUEST, kind, message));
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| bad("invalid_json", &format!("the body is not valid JSON: {e}")))?;
     let Value::Object(obj) = value else {
