@@ -39,6 +39,9 @@ pub struct RunInput {
     pub context_id: Option<String>,
     /// The calling agent's name, if it gave one.
     pub source_agent: Option<String>,
+    /// The run that started this one (`parent_run_id` in the `/chat` body or
+    /// the A2A message metadata): every event of the run carries it.
+    pub parent_run_id: Option<String>,
 }
 
 /// Limits of one run.

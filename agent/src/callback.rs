@@ -154,6 +154,7 @@ pub trait CallbackHandler: Send + Sync {
 pub struct RunEvents {
     agent: String,
     run_id: String,
+    parent_run_id: Option<String>,
     seq: AtomicU64,
     publisher: PublisherHandle,
 }
@@ -164,9 +165,16 @@ impl RunEvents {
         RunEvents {
             agent,
             run_id,
+            parent_run_id: None,
             seq: AtomicU64::new(0),
             publisher,
         }
+    }
+
+    /// Marks every event of the run as a child of `parent`.
+    pub fn with_parent(mut self, parent: Option<String>) -> Self {
+        self.parent_run_id = parent;
+        self
     }
 }
 
@@ -175,6 +183,7 @@ impl CallbackHandler for RunEvents {
         let mut event = step.to_event();
         event.agent = Some(self.agent.clone());
         event.run_id = Some(self.run_id.clone());
+        event.parent_run_id = self.parent_run_id.clone();
         event.seq = Some(self.seq.fetch_add(1, Ordering::Relaxed));
         event.timestamp = Some(now_secs());
         self.publisher.publish_event(&event);

@@ -107,11 +107,10 @@ impl Runner {
         let run_id = hooks.run_id.unwrap_or_else(new_run_id);
         let cancel = hooks.cancel.unwrap_or_else(|| self.all.child_token());
         let (tx, done) = oneshot::channel();
-        let mut handlers: Vec<Arc<dyn CallbackHandler>> = vec![Arc::new(RunEvents::new(
-            self.agent.clone(),
-            run_id.clone(),
-            self.publisher.clone(),
-        ))];
+        let mut handlers: Vec<Arc<dyn CallbackHandler>> = vec![Arc::new(
+            RunEvents::new(self.agent.clone(), run_id.clone(), self.publisher.clone())
+                .with_parent(input.parent_run_id.clone()),
+        )];
         handlers.extend(hooks.observer);
         let handler = Fanout(handlers);
         let on_done = hooks.on_done;

@@ -18,6 +18,9 @@ pub struct Target {
     pub base_url: String,
     /// Bearer token, when the agent requires one.
     pub token: Option<String>,
+    /// Sent as `parent_run_id` (the `/chat` body, the A2A metadata): the
+    /// runs started are children of that run.
+    pub parent_run_id: Option<String>,
 }
 
 /// What one sample did.
@@ -157,7 +160,10 @@ async fn chat(
     source_agent: Option<&str>,
 ) -> Outcome {
     let via = "chat";
-    let body = json!({"message": message, "source_agent": source_agent});
+    let mut body = json!({"message": message, "source_agent": source_agent});
+    if let Some(parent) = &target.parent_run_id {
+        body["parent_run_id"] = json!(parent);
+    }
     let response = match post(client, target, "/chat").json(&body).send().await {
         Ok(r) => r,
         Err(e) => return fail(name, via, format!("request failed: {e}")),
@@ -239,7 +245,10 @@ async fn a2a_send(
     text: &str,
 ) -> Outcome {
     let via = "a2a message/send";
-    let params = json!({"message": a2a_message(text), "metadata": {"source_agent": "analyst"}});
+    let mut params = json!({"message": a2a_message(text), "metadata": {"source_agent": "analyst"}});
+    if let Some(parent) = &target.parent_run_id {
+        params["metadata"]["parent_run_id"] = json!(parent);
+    }
     match rpc(client, target, "message/send", params).await {
         Ok(task) => Outcome {
             name,

@@ -1,6 +1,7 @@
 //! The event schema: one JSON object per Redis message and per WebSocket frame.
 //!
-//! An [`Event`] is an optional envelope (`id`, `agent`, `run_id`, `seq`), an
+//! An [`Event`] is an optional envelope (`id`, `agent`, `run_id`,
+//! `parent_run_id`, `seq`), an
 //! optional `timestamp`, a typed [`EventKind`] and every other field in
 //! [`Event::extra`]. The original Python system's three shapes (`text_generation`, `tool_use`,
 //! `reasoning`) parse and re-serialise to the same JSON, field for field.
@@ -42,6 +43,10 @@ pub struct Event {
     pub agent: Option<String>,
     /// One id per handled request (A2A message or chat message).
     pub run_id: Option<String>,
+    /// The run that started this one (multi-agent trees), when the request
+    /// said so. Optional and additive: consumers that do not know it keep it
+    /// as an ordinary field.
+    pub parent_run_id: Option<String>,
     /// 0, 1, 2, … within a run.
     pub seq: Option<u64>,
     /// Seconds since the Unix epoch, as the original Python system wrote it (`1703123456.789`).
@@ -192,7 +197,7 @@ pub struct ErrorEvent {
 }
 
 /// The envelope and timestamp keys, handled by [`Event`] itself.
-const ENVELOPE_KEYS: [&str; 5] = ["id", "agent", "run_id", "seq", "timestamp"];
+const ENVELOPE_KEYS: [&str; 6] = ["id", "agent", "run_id", "parent_run_id", "seq", "timestamp"];
 
 impl EventKind {
     /// The wire name of this kind (the `type` field).
@@ -245,6 +250,7 @@ impl Event {
             id: None,
             agent: None,
             run_id: None,
+            parent_run_id: None,
             seq: None,
             timestamp: None,
             kind,
@@ -290,6 +296,9 @@ impl Event {
         });
         let agent = take_if(&mut fields, "agent", |v| v.as_str().map(str::to_owned));
         let run_id = take_if(&mut fields, "run_id", |v| v.as_str().map(str::to_owned));
+        let parent_run_id = take_if(&mut fields, "parent_run_id", |v| {
+            v.as_str().map(str::to_owned)
+        });
         let seq = take_if(&mut fields, "seq", Value::as_u64);
         // Only a timestamp written as a float is taken: an integer one
         // (`1703123456`) would come back as `1703123456.0`, so it stays in extra.
@@ -315,6 +324,7 @@ impl Event {
             id,
             agent,
             run_id,
+            parent_run_id,
             seq,
             timestamp,
             kind,
@@ -336,6 +346,9 @@ impl Event {
         }
         if let Some(run_id) = &self.run_id {
             out.insert("run_id".into(), Value::String(run_id.clone()));
+        }
+        if let Some(parent) = &self.parent_run_id {
+            out.insert("parent_run_id".into(), Value::String(parent.clone()));
         }
         if let Some(seq) = self.seq {
             out.insert("seq".into(), Value::from(seq));

@@ -251,3 +251,20 @@ proptest! {
         let _ = Event::parse(&s);
     }
 }
+
+#[test]
+fn parent_run_id_is_an_optional_envelope_field() {
+    let text = r#"{"type":"run_started","input":"sub task","source":"a2a","agent":"planner","run_id":"c1","parent_run_id":"p1","seq":0,"timestamp":1.5}"#;
+    let e = Event::parse(text).expect("parses");
+    assert_eq!(e.parent_run_id.as_deref(), Some("p1"));
+    assert!(e.extra.is_empty(), "typed, not extra: {:?}", e.extra);
+    assert_eq!(e.to_json(), text, "round-trips in place");
+    // Absent: nothing is written; not a string: kept as it came, in extra.
+    let plain = Event::parse(r#"{"type":"reasoning","content":"x","run_id":"r"}"#).expect("parses");
+    assert_eq!(plain.parent_run_id, None);
+    assert!(!plain.to_json().contains("parent_run_id"));
+    let odd =
+        Event::parse(r#"{"type":"reasoning","content":"x","parent_run_id":7}"#).expect("parses");
+    assert_eq!(odd.parent_run_id, None);
+    assert_eq!(odd.extra.get("parent_run_id"), Some(&json!(7)));
+}

@@ -54,4 +54,32 @@ pub enum Action {
     Wheel(i32),
     /// Select the row at this line of the log area (mouse click).
     Click(u16),
+    /// Open a view: the log, the runs or the tools.
+    Open(Page),
+}
+
+/// The views of the monitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Page {
+    /// The event log (`L`, the default).
+    #[default]
+    Log,
+    /// One row per run (`R`).
+    Runs,
+    /// One row per tool name (`T`).
+    Tools,
+    /// One run as a readable page (`Enter` on a run).
+    Transcript,
+}
+
+impl Page {
+    /// The word the status bar shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            Page::Log => "log",
+            Page::Runs => "runs",
+            Page::Tools => "tools",
+            Page::Transcript => "transcript",
+        }
+    }
 }

@@ -61,6 +61,32 @@ pub struct Cli {
     /// Show times in UTC instead of the local zone.
     #[arg(long)]
     pub utc: bool,
+
+    /// Start with the newest N events of the stream (first connection only, without --since); 0 = live only.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "ORCH_TUI_HISTORY",
+        default_value_t = 2000
+    )]
+    pub history: u32,
+
+    /// Model prices for the runs view's cost column: JSON, model -> {"input": USD, "output": USD} per million tokens.
+    #[arg(long, value_name = "FILE", env = "ORCH_TUI_PRICES")]
+    pub prices: Option<PathBuf>,
+
+    /// Where `e` in a transcript writes the run's events (JSON Lines).
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "ORCH_TUI_EXPORT_DIR",
+        default_value = "."
+    )]
+    pub export_dir: PathBuf,
+
+    /// No screen: one line per finished run (with --json, one JSON object per run).
+    #[arg(long)]
+    pub runs: bool,
 }
 
 /// `--max-events`: a count from 1 to 10,000,000.
@@ -97,5 +123,10 @@ mod tests {
         assert!(Cli::try_parse_from(["t", "--plain", "--json"]).is_err());
         assert!(Cli::try_parse_from(["t", "--max-events", "0"]).is_err());
         assert!(Cli::try_parse_from(["t", "--since", "nope"]).is_err());
+        let cli = Cli::try_parse_from(["t", "--runs", "--json", "--history", "0"]).expect("valid");
+        assert!(cli.runs && cli.json && cli.history == 0);
+        let cli = Cli::try_parse_from(["t"]).expect("valid");
+        assert_eq!(cli.history, 2000);
+        assert!(Cli::try_parse_from(["t", "--history", "-1"]).is_err());
     }
 }

@@ -6,7 +6,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::action::Action;
+use crate::action::{Action, Page};
 use crate::kind::Category;
 
 /// One key: a code and the modifiers that must be held.
@@ -312,6 +312,30 @@ pub static KEYMAP: &[Binding] = &[
         "close pane, clear search",
         None
     ),
+    bind!(
+        View,
+        [k('L')],
+        "L",
+        Action::Open(Page::Log),
+        "the log view",
+        None
+    ),
+    bind!(
+        View,
+        [k('R')],
+        "R",
+        Action::Open(Page::Runs),
+        "the runs view",
+        None
+    ),
+    bind!(
+        View,
+        [k('T')],
+        "T",
+        Action::Open(Page::Tools),
+        "the tools view",
+        None
+    ),
     bind!(View, [k('?')], "?", Action::Help, "this help", Some("help")),
     bind!(
         View,
@@ -342,6 +366,20 @@ pub fn action_for(key: &KeyEvent) -> Option<Action> {
         .find(|b| b.keys.iter().any(|k| k.code == code && k.mods == mods))
         .map(|b| b.action)
 }
+
+/// Keys of the runs, tools and transcript views (handled before [`KEYMAP`]
+/// there), as the help screen lists them: (keys, what they do).
+pub static PAGE_KEYS: &[(&str, &str)] = &[
+    ("j k Up Dn", "runs/tools/transcript: move or scroll"),
+    ("g G", "first / last row"),
+    ("Enter", "run: transcript; tool: its calls"),
+    ("Spc <- ->", "runs: fold / unfold children"),
+    ("s", "runs, tools: next sort order"),
+    ("z", "transcript: show / hide reasoning"),
+    ("/ n N", "transcript: search"),
+    ("e", "transcript: export the run as JSONL"),
+    ("Esc", "back to where you came from"),
+];
 
 #[cfg(test)]
 mod tests {

@@ -9,8 +9,10 @@
 //! - [`backoff`]: its reconnect delays.
 //! - [`replay`], [`record`]: `--replay FILE` and `--record FILE` (JSON Lines).
 //! - [`plain`]: `--plain` / `--json` output without a screen.
-//! - [`app`]: the monitor's state and every change to it (store, filter, search,
-//!   selection, connection), driven by [`action`]s from the [`keymap`].
+//! - [`app`]: the monitor's state: a shared [`app::Feed`] (store, connection,
+//!   rate; [`app::SharedFeed`] serves many viewers) and a per-viewer
+//!   [`app::View`] (filter, search, selection, panes), driven by [`action`]s
+//!   from the [`keymap`]; [`layout`] is the screen layout both it and [`ui`] use.
 //! - [`ui`]: drawing, a pure function of the app; [`theme`] (colours, Unicode and
 //!   ASCII icons, `NO_COLOR`), [`kind`] (what a row is), [`summary`] (one-line
 //!   summaries), [`clock`] (time zone for the time column).
@@ -20,7 +22,8 @@
 //! For benchmarks and tests: build an [`app::App`] with [`app::App::new`], feed
 //! it [`client::Frame`]s with [`app::App::ingest`], and draw it with
 //! [`ui::draw`] into a terminal frame or render `&App` (a ratatui `Widget`)
-//! into any `Buffer`.
+//! into any `Buffer`. For many viewers of one stream: one [`app::SharedFeed`],
+//! one [`app::View`] each, [`app::View::sync`] then [`ui::draw_view`].
 
 pub mod action;
 pub mod app;
@@ -30,6 +33,7 @@ pub mod client;
 pub mod clock;
 pub mod keymap;
 pub mod kind;
+pub mod layout;
 pub mod plain;
 pub mod record;
 pub mod replay;

@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+use orchestrator_tui::app::prices::Prices;
 use orchestrator_tui::app::{App, AppConfig, Source};
 use orchestrator_tui::cli::Cli;
 use orchestrator_tui::client::{ClientConfig, ClientEvent};
@@ -28,6 +29,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
 
     let format = match (cli.plain, cli.json) {
+        _ if cli.runs && cli.json => Some(Format::Json),
+        _ if cli.runs => Some(Format::Plain),
         (true, _) => Some(Format::Plain),
         (_, true) => Some(Format::Json),
         _ if !std::io::stdout().is_terminal() => {
@@ -69,6 +72,9 @@ async fn main() -> ExitCode {
             };
             config.token = cli.token.clone().filter(|t| !t.is_empty());
             config.since = cli.since;
+            // History is context for the screen; the line modes stay live
+            // only, as they always were (a run log must not repeat old runs).
+            config.last = (format.is_none() && cli.history > 0).then_some(cli.history as usize);
             let url = config.display_url();
             (spawn_client(config, cancel.clone()), Source::Live { url })
         }
@@ -77,6 +83,13 @@ async fn main() -> ExitCode {
         Some(path) => match Recorder::open(path) {
             Ok(r) => Some(r),
             Err(e) => return fail(format!("cannot open --record file {}: {e}", path.display())),
+        },
+        None => None,
+    };
+    let prices = match &cli.prices {
+        Some(path) => match Prices::load(path) {
+            Ok(p) => Some(std::sync::Arc::new(p)),
+            Err(e) => return fail(e),
         },
         None => None,
     };
@@ -103,6 +116,7 @@ async fn main() -> ExitCode {
                 theme,
                 zone,
                 label,
+                runs: cli.runs.then(|| plain::RunLog::new(prices.clone())),
             },
             recorder,
             &mut out,
@@ -122,6 +136,8 @@ async fn main() -> ExitCode {
     config.theme = theme;
     config.zone = zone;
     config.recording = cli.record.as_ref().map(|p| p.display().to_string());
+    config.prices = prices;
+    config.export_dir = cli.export_dir.clone();
     let app = App::new(config);
     let result = tui::run(app, rx, cancel.clone(), recorder).await;
     cancel.cancel();

@@ -8,12 +8,15 @@
 //! A closed stdout (`| head`) ends the program quietly.
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
-use orchestrator_events::Event;
+use orchestrator_events::{Event, EventKind};
 use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::app::prices::Prices;
+use crate::app::runs::{RunState, Runs};
 use crate::client::{ClientEvent, ConnState, Frame};
 use crate::clock::Zone;
 use crate::kind::Kind;
@@ -100,7 +103,7 @@ pub enum Ended {
 }
 
 /// How `--plain` / `--json` print.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Options {
     /// Line format.
     pub format: Format,
@@ -110,6 +113,78 @@ pub struct Options {
     pub zone: Zone,
     /// The URL or file, for connection messages.
     pub label: String,
+    /// `--runs`: one line (or JSON object) per finished run instead of per event.
+    pub runs: Option<RunLog>,
+}
+
+/// `--runs`: the runs aggregation and the prices for its cost field.
+#[derive(Debug, Default)]
+pub struct RunLog {
+    runs: Runs,
+    entries: u64,
+    prices: Option<Arc<Prices>>,
+}
+
+impl RunLog {
+    /// A run log pricing runs with `prices` when given.
+    pub fn new(prices: Option<Arc<Prices>>) -> RunLog {
+        RunLog {
+            prices,
+            ..RunLog::default()
+        }
+    }
+
+    /// Takes one frame in; returns the line to print when it finished a run.
+    pub fn line(&mut self, frame: &Frame, format: Format) -> Option<String> {
+        let event = frame.event.as_ref().ok()?;
+        self.entries += 1;
+        let ts = event.time_secs().unwrap_or_else(wall_now);
+        self.runs.observe(event, self.entries, ts);
+        if !matches!(event.kind, EventKind::RunFinished(_)) {
+            return None;
+        }
+        let run = self.runs.get(event.run_id.as_deref()?)?;
+        let status = match run.state {
+            RunState::Running => "running",
+            RunState::Done(s) => crate::summary::run_status(s),
+        };
+        let cost = self
+            .prices
+            .as_ref()
+            .and_then(|p| p.cost(run.model.as_deref(), run.tokens_in, run.tokens_out));
+        let duration = run.duration_ms.unwrap_or(0);
+        Some(match format {
+            Format::Json => serde_json::json!({
+                "run_id": &*run.id,
+                "parent_run_id": run.parent.as_deref(),
+                "status": status,
+                "agent": run.agent.as_deref(),
+                "source": run.source.as_deref(),
+                "model": run.model.as_deref(),
+                "duration_ms": duration,
+                "input_tokens": run.tokens_in,
+                "output_tokens": run.tokens_out,
+                "tool_calls_ok": run.tools_ok,
+                "tool_calls_failed": run.tools_failed,
+                "cost_usd": cost,
+                "partial": run.partial,
+                "input": &run.input,
+            })
+            .to_string(),
+            Format::Plain => {
+                let cost = cost.map_or(String::new(), |c| format!(" ${c:.4}"));
+                format!(
+                    "{status} {} {} {} in {} out{cost} {} {}",
+                    run.agent.as_deref().unwrap_or("-"),
+                    crate::summary::duration_ms(duration),
+                    run.tokens_in,
+                    run.tokens_out,
+                    &*run.id,
+                    crate::ui::text::cleaned(&run.input)
+                )
+            }
+        })
+    }
 }
 
 /// Prints every event from `rx` to `out` until it ends; connection changes go
@@ -127,6 +202,7 @@ pub async fn run(
         theme,
         zone,
         label,
+        mut runs,
     } = options;
     let mut failed = None;
     loop {
@@ -159,7 +235,13 @@ pub async fn run(
                         let _ = writeln!(err, "orchestrator-tui: recording stopped: {e}");
                         recorder = None;
                     }
-                    let text = line(&frame, format, &theme, zone, now_wall);
+                    let text = match &mut runs {
+                        Some(log) => match log.line(&frame, format) {
+                            Some(text) => text,
+                            None => continue,
+                        },
+                        None => line(&frame, format, &theme, zone, now_wall),
+                    };
                     if let Err(e) = writeln!(out, "{text}") {
                         return closed_or(e);
                     }
@@ -228,5 +310,38 @@ mod tests {
             p.starts_with("00:00:00 xx malformed") && !p.contains('\u{1b}'),
             "{p}"
         );
+    }
+}
+
+#[cfg(test)]
+mod run_log_tests {
+    use super::*;
+
+    #[test]
+    fn prints_one_line_per_finished_run() {
+        let prices = Prices::parse(r#"{"m": {"input": 1.0, "output": 2.0}}"#, "p").ok();
+        let mut log = RunLog::new(prices.map(Arc::new));
+        let frames = [
+            r#"{"type":"run_started","input":"hello\nworld","source":"chat","model":"m","run_id":"r1","agent":"a","timestamp":1.0}"#,
+            r#"{"type":"text_generation","data":"hi","run_id":"r1","timestamp":1.5}"#,
+            r#"{"type":"run_finished","status":"completed","duration_ms":2000,"usage":{"input_tokens":1000000,"output_tokens":0},"run_id":"r1","timestamp":3.0}"#,
+        ];
+        let mut plain = Vec::new();
+        let mut json = Vec::new();
+        let mut log2 = RunLog::new(None);
+        for f in frames {
+            let frame = Frame::parse(f);
+            plain.extend(log.line(&frame, Format::Plain));
+            json.extend(log2.line(&frame, Format::Json));
+        }
+        assert_eq!(
+            plain,
+            ["completed a 2.0s 1000000 in 0 out $1.0000 r1 hello"]
+        );
+        assert_eq!(json.len(), 1);
+        let v: serde_json::Value = serde_json::from_str(&json[0]).expect("json");
+        assert_eq!(v["status"], "completed");
+        assert_eq!(v["input_tokens"], 1_000_000);
+        assert_eq!(v["cost_usd"], serde_json::Value::Null);
     }
 }

@@ -243,6 +243,12 @@ fn begin(
         .flatten()
         .find_map(|m| m.get("source_agent").and_then(Value::as_str))
         .map(|s| s.chars().take(128).collect::<String>());
+    let parent_run_id = [p.metadata.as_ref(), p.message.metadata.as_ref()]
+        .into_iter()
+        .flatten()
+        .find_map(|m| m.get("parent_run_id").and_then(Value::as_str))
+        .map(|s| s.chars().take(128).collect::<String>())
+        .filter(|s| !s.trim().is_empty());
     let context_id = p.message.context_id.clone().unwrap_or_else(new_id);
     let task_id = new_id();
     let run_id = crate::runs::new_run_id();
@@ -271,6 +277,7 @@ fn begin(
         source: "a2a".into(),
         context_id: Some(context_id),
         source_agent,
+        parent_run_id,
     };
     if let Err(busy) = app.runner.start(input, hooks) {
         app.tasks.remove(&task_id);

@@ -29,6 +29,10 @@ struct Cli {
     /// Seconds allowed for one request.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
+    /// Send every message as a child of this run (`parent_run_id` in the
+    /// `/chat` body and the A2A message metadata).
+    #[arg(long, value_name = "RUN_ID")]
+    parent_run_id: Option<String>,
 }
 
 fn main() {
@@ -57,6 +61,7 @@ fn main() {
     let target = Target {
         base_url: cli.url.clone(),
         token: cli.token.clone().filter(|t| !t.is_empty()),
+        parent_run_id: cli.parent_run_id.clone().filter(|p| !p.is_empty()),
     };
     let failures = runtime.block_on(async {
         tokio::select! {

@@ -19,19 +19,22 @@ use crate::runs::RunHooks;
 
 /// Longest `source_agent` accepted.
 const MAX_AGENT_NAME: usize = 128;
+/// Longest `parent_run_id` accepted.
+const MAX_RUN_ID: usize = 128;
 
 /// `POST /chat` `{"message": "...", "source_agent": "planner"}` →
 /// `{"run_id": "...", "reply": "..."}` once the run ends.
 pub async fn chat(app: Arc<App>, body: Bytes) -> Response {
-    let (message, source_agent) = match read_chat(&body) {
+    let (message, source_agent, parent_run_id) = match read_chat(&body) {
         Ok(parts) => parts,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let input = RunInput {
         input: message,
         source: "chat".into(),
         context_id: None,
         source_agent,
+        parent_run_id,
     };
     let started = match app.runner.start(input, RunHooks::default()) {
         Ok(started) => started,
@@ -69,8 +72,12 @@ pub async fn chat(app: Arc<App>, body: Bytes) -> Response {
 
 /// Checks a `/chat` body; every problem is a 400 that says what to fix.
 #[allow(clippy::result_large_err)]
-fn read_chat(body: &[u8]) -> Result<(String, Option<String>), Response> {
-    let bad = |kind: &str, message: &str| json_error(StatusCode::BAD_REQUEST, kind, message);
+/// The `/chat` body: message, `source_agent`, `parent_run_id`.
+type ChatBody = (String, Option<String>, Option<String>);
+
+fn read_chat(body: &[u8]) -> Result<ChatBody, Box<Response>> {
+    let bad =
+        |kind: &str, message: &str| Box::new(json_error(StatusCode::BAD_REQUEST, kind, message));
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| bad("invalid_json", &format!("the body is not valid JSON: {e}")))?;
     let Value::Object(obj) = value else {
@@ -100,7 +107,20 @@ fn read_chat(body: &[u8]) -> Result<(String, Option<String>), Response> {
         }
         Some(_) => return Err(bad("invalid_request", "\"source_agent\" must be a string")),
     };
-    Ok((message, source_agent))
+    let parent_run_id = match obj.get("parent_run_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.chars().count() <= MAX_RUN_ID => {
+            Some(s.trim().to_string()).filter(|s| !s.is_empty())
+        }
+        Some(Value::String(_)) => {
+            return Err(bad(
+                "invalid_request",
+                &format!("\"parent_run_id\" must be at most {MAX_RUN_ID} characters"),
+            ));
+        }
+        Some(_) => return Err(bad("invalid_request", "\"parent_run_id\" must be a string")),
+    };
+    Ok((message, source_agent, parent_run_id))
 }
 
 fn busy_response(message: &str) -> Response {

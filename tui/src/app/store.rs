@@ -43,6 +43,9 @@ pub struct Entry {
     pub ts: f64,
     /// One-line summary.
     pub summary: String,
+    /// What adding it changed in the rows: how views keep their index in
+    /// step with the store without a queue per view.
+    pub change: RowChange,
 }
 
 /// How a tool call stands.
@@ -244,8 +247,9 @@ impl Store {
     /// entry's global id and what changed in the rows.
     pub fn ingest(&mut self, frame: Frame, now_wall: f64) -> (u64, RowChange) {
         let entry_gid = self.entry_base + self.entries.len() as u64;
-        let (entry, payload) = make_entry(frame, now_wall);
+        let (mut entry, payload) = make_entry(frame, now_wall);
         let change = self.coalesce(entry_gid, &entry, payload);
+        entry.change = change;
         self.entries.push_back(entry);
         (entry_gid, change)
     }
@@ -430,6 +434,7 @@ fn make_entry(frame: Frame, now_wall: f64) -> (Entry, Payload) {
                     run_id: None,
                     ts: now_wall,
                     summary,
+                    change: RowChange::New(0),
                 },
                 Payload::Plain,
             )
@@ -467,6 +472,7 @@ fn make_entry(frame: Frame, now_wall: f64) -> (Entry, Payload) {
                     run_id: event.run_id.map(Arc::from),
                     ts,
                     summary,
+                    change: RowChange::New(0),
                 },
                 payload,
             )

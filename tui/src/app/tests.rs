@@ -7,6 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
 use crate::clock::Zone;
+use ratatui::layout::Rect;
 
 fn app_with(max_events: usize) -> App {
     let mut config = AppConfig::new(Source::Live {
@@ -66,7 +67,7 @@ fn follows_until_scrolled_up_then_counts_new_rows() {
     assert_eq!(selected_text(&app), "k: m48");
     app.ingest(err(50));
     app.ingest(err(51));
-    assert_eq!(app.unseen, 2);
+    assert_eq!(app.view.unseen, 2);
     assert_eq!(
         selected_text(&app),
         "k: m48",
@@ -76,23 +77,23 @@ fn follows_until_scrolled_up_then_counts_new_rows() {
     app.on_key(key('j'));
     app.on_key(key('j'));
     assert_eq!(selected_text(&app), "k: m50");
-    assert_eq!(app.unseen, 1, "one new row is still below");
+    assert_eq!(app.view.unseen, 1, "one new row is still below");
     app.on_key(key('j'));
-    assert_eq!(app.unseen, 0);
+    assert_eq!(app.view.unseen, 0);
     assert!(
         !app.following(),
         "reaching the end does not resume following"
     );
     app.ingest(err(52));
-    assert_eq!(app.unseen, 1);
+    assert_eq!(app.view.unseen, 1);
     app.on_key(key('f'));
     assert!(app.following());
-    assert_eq!(app.unseen, 0);
+    assert_eq!(app.view.unseen, 0);
     assert_eq!(selected_text(&app), "k: m52");
     app.on_key(key('g'));
     assert_eq!(selected_text(&app), "k: m0");
     app.on_key(KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE));
-    let h = app.log_height();
+    let h = app.view.log_height();
     assert_eq!(selected_text(&app), format!("k: m{}", h - 1));
     app.on_key(key('G'));
     assert!(app.following());
@@ -104,13 +105,13 @@ fn window_keeps_the_selection_on_screen() {
     for i in 0..100 {
         app.ingest(err(i));
     }
-    let h = app.log_height();
-    let (start, sel) = app.window(h);
+    let h = app.view.log_height();
+    let (start, sel) = app.view.window(h);
     assert_eq!((start, sel), (100 - h, Some(99)));
     for _ in 0..h + 5 {
         app.act(Action::Move(-1));
     }
-    let (start, sel) = app.window(h);
+    let (start, sel) = app.view.window(h);
     let sel = sel.expect("selected");
     assert!(sel >= start && sel < start + h);
     assert_eq!(sel, 99 - h - 5);
@@ -166,7 +167,8 @@ fn filter_prompt_errors_are_shown_not_applied() {
     enter(&mut app);
     assert!(app.filter().is_empty());
     assert!(
-        app.flash
+        app.view
+            .flash
             .as_ref()
             .is_some_and(|(m, _)| m.contains("unknown type"))
     );
@@ -200,7 +202,8 @@ fn search_moves_without_hiding_and_wraps() {
     enter(&mut app);
     // Smart case: "M1" is case-sensitive and matches nothing.
     assert!(
-        app.flash
+        app.view
+            .flash
             .as_ref()
             .is_some_and(|(m, _)| m.starts_with("not found"))
     );
@@ -220,7 +223,7 @@ fn search_moves_without_hiding_and_wraps() {
     app.on_key(key('N'));
     assert_eq!(selected_text(&app), "k: m19", "backwards wraps too");
     app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
-    assert!(app.search.is_none());
+    assert!(app.view.search.is_none());
 }
 
 #[test]
@@ -294,18 +297,21 @@ fn detail_pane_opens_scrolls_and_closes() {
     let long: String = (0..80).map(|i| format!("\"k{i}\":{i},")).collect();
     app.ingest(Frame::parse(format!(r#"{{"type":"mystery",{long}"z":0}}"#)));
     enter(&mut app);
-    assert!(app.detail.is_some_and(|d| d.focus));
+    assert!(app.view.detail.is_some_and(|d| d.focus));
+    // The pane's length is measured when it is drawn, as on a terminal.
+    let mut buf = ratatui::buffer::Buffer::empty(Rect::new(0, 0, 80, 24));
+    ratatui::widgets::Widget::render(&app, buf.area, &mut buf);
     app.on_key(key('j'));
     app.on_key(key('j'));
-    assert_eq!(app.detail.map(|d| d.scroll), Some(2));
+    assert_eq!(app.view.detail.map(|d| d.scroll), Some(2));
     app.on_key(key('G'));
-    let max = app.detail_max_scroll();
+    let max = app.view.detail_max.get();
     assert!(max > 2);
-    assert_eq!(app.detail.map(|d| d.scroll), Some(max));
+    assert_eq!(app.view.detail.map(|d| d.scroll), Some(max));
     app.on_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
-    assert!(app.detail.is_some_and(|d| !d.focus));
+    assert!(app.view.detail.is_some_and(|d| !d.focus));
     app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
-    assert!(app.detail.is_none());
+    assert!(app.view.detail.is_none());
 }
 
 #[test]
@@ -325,20 +331,20 @@ fn mouse_wheel_scrolls_and_click_selects() {
     assert!(!app.following());
     assert_eq!(selected_text(&app), "k: m46");
     let log_y = crate::ui::areas(Rect::new(0, 0, 80, 24), false).log.y;
-    let (start, _) = app.window(app.log_height());
+    let (start, _) = app.view.window(app.view.log_height());
     app.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), log_y + 2));
     assert_eq!(selected_text(&app), format!("k: m{}", start + 2));
     app.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), log_y + 2));
-    assert!(app.detail.is_some(), "a second click opens the detail");
+    assert!(app.view.detail.is_some(), "a second click opens the detail");
 }
 
 #[test]
 fn help_opens_and_any_key_closes_it_and_ctrl_c_quits() {
     let mut app = app_with(10);
     app.on_key(key('?'));
-    assert!(app.help);
+    assert!(app.view.help);
     app.on_key(key('x'));
-    assert!(!app.help);
+    assert!(!app.view.help);
     assert!(!app.should_quit());
     app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert!(app.should_quit());
@@ -358,7 +364,7 @@ fn counts_rate_from_the_injected_clock() {
         wall: 0.0,
         mono: Duration::from_secs(2),
     });
-    assert_eq!(app.rate.history(app.now.mono, 2), vec![10, 10]);
+    assert_eq!(app.feed.rate.history(app.view.now.mono, 2), vec![10, 10]);
 }
 
 #[test]
@@ -371,4 +377,50 @@ fn a_vanished_client_is_not_shown_as_live() {
     app.apply(ClientEvent::State(ConnState::ReplayDone { lines: 3 }));
     app.source_ended();
     assert_eq!(app.connection().state, ConnState::ReplayDone { lines: 3 });
+}
+
+#[test]
+fn two_views_of_one_shared_feed_filter_and_select_independently() {
+    let shared = SharedFeed::new(
+        4,
+        Source::Live {
+            url: "ws://test/ws".into(),
+        },
+    );
+    let changed = shared.subscribe();
+    let mut a = View::new(ViewConfig::default());
+    let mut b = View::new(ViewConfig::default());
+    shared.apply_batch((0..3).map(|i| ClientEvent::Frame(err(i))), Now::default());
+    assert!(changed.has_changed().unwrap_or(false));
+    {
+        let feed = shared.read();
+        assert!(a.sync(&feed));
+        assert!(b.sync(&feed));
+        assert!(!a.sync(&feed), "nothing new since the last sync");
+        b.act(&feed, Action::OnlyAgent); // the newest row's agent: ag0
+    }
+    // More events than the ring holds: both views drop what was evicted.
+    shared.apply_batch((3..9).map(|i| ClientEvent::Frame(err(i))), Now::default());
+    let feed = shared.read();
+    a.sync(&feed);
+    b.sync(&feed);
+    assert_eq!(a.visible_texts(&feed), ["k: m5", "k: m6", "k: m7", "k: m8"]);
+    assert_eq!(b.visible_texts(&feed), ["k: m6", "k: m8"]);
+}
+
+#[test]
+fn a_view_that_fell_behind_the_ring_rebuilds_from_what_is_held() {
+    let mut feed = Feed::new(
+        3,
+        Source::Live {
+            url: "ws://test/ws".into(),
+        },
+    );
+    let mut view = View::new(ViewConfig::default());
+    view.sync(&feed);
+    for i in 0..10 {
+        feed.ingest(err(i), Now::default());
+    }
+    assert!(view.sync(&feed));
+    assert_eq!(view.visible_texts(&feed), ["k: m7", "k: m8", "k: m9"]);
 }

@@ -6,9 +6,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use crate::app::store::ViewMode;
-use crate::app::{App, PromptKind, Source};
+use crate::app::{PromptKind, Source};
 use crate::client::ConnState;
 use crate::keymap::KEYMAP;
+use crate::ui::Screen;
 use crate::ui::text;
 
 /// Seconds of history in the status bar's sparkline.
@@ -28,10 +29,10 @@ pub fn thousands(n: u64) -> String {
 }
 
 /// The connection state: icon, word and style.
-pub fn conn_label(app: &App) -> (String, Style) {
-    let t = &app.theme;
+pub fn conn_label(app: &Screen<'_>) -> (String, Style) {
+    let t = &app.view.theme;
     let i = t.icons;
-    match &app.conn.state {
+    match &app.feed.conn.state {
         ConnState::Live => (format!("{} live", i.live), t.good()),
         ConnState::Connecting { attempt } if *attempt > 1 => (
             format!("{} connecting (try {attempt})", i.connecting),
@@ -39,7 +40,7 @@ pub fn conn_label(app: &App) -> (String, Style) {
         ),
         ConnState::Connecting { .. } => (format!("{} connecting", i.connecting), t.waiting()),
         ConnState::Reconnecting { delay, .. } => {
-            let left = (app.conn.since + *delay).saturating_sub(app.now.mono);
+            let left = (app.feed.conn.since + *delay).saturating_sub(app.view.now.mono);
             let secs = left.as_millis().div_ceil(1000);
             (
                 format!("{} reconnecting in {secs}s", i.reconnecting),
@@ -52,8 +53,8 @@ pub fn conn_label(app: &App) -> (String, Style) {
     }
 }
 
-fn sparkline(app: &App) -> String {
-    let bars = &app.theme.icons.bars;
+fn sparkline(app: &Screen<'_>) -> String {
+    let bars = &app.view.theme.icons.bars;
     let levels = [
         bars.empty,
         bars.one_eighth,
@@ -65,7 +66,7 @@ fn sparkline(app: &App) -> String {
         bars.seven_eighths,
         bars.full,
     ];
-    let hist = app.rate.history(app.now.mono, SPARK_SECS);
+    let hist = app.feed.rate.history(app.view.now.mono, SPARK_SECS);
     let max = hist.iter().copied().max().unwrap_or(0);
     hist.iter()
         .map(|&n| {
@@ -78,8 +79,8 @@ fn sparkline(app: &App) -> String {
         .collect()
 }
 
-fn rate(app: &App) -> String {
-    let r = app.rate.per_second(app.now.mono);
+fn rate(app: &Screen<'_>) -> String {
+    let r = app.feed.rate.per_second(app.view.now.mono);
     if r >= 10.0 {
         format!("{r:.0}/s")
     } else {
@@ -88,15 +89,15 @@ fn rate(app: &App) -> String {
 }
 
 /// The top line: connection, URL, Redis, count, rate.
-pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
+pub fn render_status(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
     if area.height == 0 {
         return;
     }
-    let t = &app.theme;
+    let t = &app.view.theme;
     let sep = Span::styled(format!(" {} ", t.icons.sep), t.dim());
     let (label, style) = conn_label(app);
     let mut right: Vec<Span<'static>> = Vec::new();
-    match app.conn.redis {
+    match app.feed.conn.redis {
         Some(true) => right.push(Span::styled("redis up", t.good())),
         Some(false) => right.push(Span::styled("redis down", t.bad())),
         None => {}
@@ -106,14 +107,14 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     }
     right.push(Span::raw(format!(
         "{} ev",
-        thousands(app.store.len_entries() as u64)
+        thousands(app.feed.store.len_entries() as u64)
     )));
     right.push(sep.clone());
     right.push(Span::styled(sparkline(app), t.good()));
     right.push(Span::raw(format!(" {}", rate(app))));
     let right_w: usize = right.iter().map(|s| text::width(&s.content)).sum();
     let left_w = text::width(&label) + 3;
-    let target = match &app.conn.source {
+    let target = match &app.feed.conn.source {
         Source::Live { url } => url.clone(),
         Source::Replay { path } => path.clone(),
     };
@@ -137,23 +138,28 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// The second line: follow state, view, filter, search, alerts, messages.
-pub fn render_info(app: &App, area: Rect, buf: &mut Buffer) {
+pub fn render_info(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
     if area.height == 0 {
         return;
     }
-    let t = &app.theme;
+    let t = &app.view.theme;
     let i = t.icons;
     let mut parts: Vec<Vec<Span<'static>>> = Vec::new();
-    if let Some((msg, until)) = &app.flash
-        && *until > app.now.mono
+    if let Some((msg, until)) = &app.view.flash
+        && *until > app.view.now.mono
     {
         parts.push(vec![Span::styled(text::cleaned(msg), t.key())]);
     }
-    if app.follow {
-        parts.push(vec![Span::styled(format!("{} follow", i.follow), t.good())]);
-    } else if app.unseen > 0 {
+    if app.view.page() != crate::action::Page::Log {
         parts.push(vec![Span::styled(
-            format!("{} paused, {} new", i.paused, thousands(app.unseen)),
+            format!("view: {}", app.view.page().name()),
+            t.key(),
+        )]);
+    } else if app.view.follow {
+        parts.push(vec![Span::styled(format!("{} follow", i.follow), t.good())]);
+    } else if app.view.unseen > 0 {
+        parts.push(vec![Span::styled(
+            format!("{} paused, {} new", i.paused, thousands(app.view.unseen)),
             t.waiting(),
         )]);
     } else {
@@ -162,22 +168,22 @@ pub fn render_info(app: &App, area: Rect, buf: &mut Buffer) {
             t.waiting(),
         )]);
     }
-    if app.mode == ViewMode::Raw {
+    if app.view.mode == ViewMode::Raw {
         parts.push(vec![Span::styled("raw chunks", t.key())]);
     }
-    if !app.filter.is_empty() {
+    if !app.view.filter.is_empty() {
         // The count first: a long filter is what gets cut at 80 columns.
         parts.push(vec![
             Span::styled("filter ", t.key()),
             Span::styled(
-                format!("({} shown) ", thousands(app.visible.len() as u64)),
+                format!("({} shown) ", thousands(app.view.visible.len() as u64)),
                 t.dim(),
             ),
-            Span::raw(text::cleaned(&app.filter.describe())),
+            Span::raw(text::cleaned(&app.view.filter.describe())),
         ]);
     }
-    if !app.conn.server_filter.is_empty() {
-        let f = &app.conn.server_filter;
+    if !app.feed.conn.server_filter.is_empty() {
+        let f = &app.feed.conn.server_filter;
         let mut s = Vec::new();
         if !f.types.is_empty() {
             s.push(format!("types={}", f.types.join(",")));
@@ -193,36 +199,37 @@ pub fn render_info(app: &App, area: Rect, buf: &mut Buffer) {
             Span::raw(text::cleaned(&s.join(" "))),
         ]);
     }
-    if let Some(p) = &app.search {
+    if let Some(p) = &app.view.search {
         parts.push(vec![Span::styled(
             format!("/{}", text::cleaned(&p.text)),
             t.highlight(),
         )]);
     }
-    if let ConnState::Failed { reason } = &app.conn.state {
+    if let ConnState::Failed { reason } = &app.feed.conn.state {
         parts.push(vec![Span::styled(
             format!("{} {}", i.failed, text::cleaned(reason)),
             t.bad(),
         )]);
     }
-    if let ConnState::Reconnecting { reason, .. } = &app.conn.state {
+    if let ConnState::Reconnecting { reason, .. } = &app.feed.conn.state {
         parts.push(vec![Span::styled(text::cleaned(reason), t.waiting())]);
     }
-    if app.conn.dropped > 0 {
+    if app.feed.conn.dropped > 0 {
         parts.push(vec![Span::styled(
-            format!("{} dropped {}", i.warn, thousands(app.conn.dropped)),
+            format!("{} dropped {}", i.warn, thousands(app.feed.conn.dropped)),
             t.bad(),
         )]);
     }
-    if app.conn.gaps > 0 {
+    if app.feed.conn.gaps > 0 {
         let last = app
+            .feed
             .conn
             .last_gap
             .as_deref()
             .map(text::cleaned)
             .unwrap_or_default();
-        let n = if app.conn.gaps > 1 {
-            format!(" x{}", app.conn.gaps)
+        let n = if app.feed.conn.gaps > 1 {
+            format!(" x{}", app.feed.conn.gaps)
         } else {
             String::new()
         };
@@ -231,13 +238,13 @@ pub fn render_info(app: &App, area: Rect, buf: &mut Buffer) {
             t.bad(),
         )]);
     }
-    if app.conn.history_reset {
+    if app.feed.conn.history_reset {
         parts.push(vec![Span::styled(
             format!("{} history reset", i.warn),
             t.bad(),
         )]);
     }
-    if let Some(path) = &app.recording {
+    if let Some(path) = &app.view.recording {
         parts.push(vec![Span::styled(
             format!("rec {}", text::cleaned(path)),
             t.dim(),
@@ -255,13 +262,13 @@ pub fn render_info(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// The bottom line: the prompt being typed, or key hints from the keymap.
-pub fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
+pub fn render_footer(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
     if area.height == 0 {
         return;
     }
-    let t = &app.theme;
+    let t = &app.view.theme;
     buf.set_style(area, t.bar());
-    if let Some(prompt) = &app.prompt {
+    if let Some(prompt) = &app.view.prompt {
         let (lead, hint) = match prompt.kind {
             PromptKind::Search => ("/", "  Enter search, Esc cancel"),
             PromptKind::Filter => (

@@ -9,26 +9,23 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
-use crate::app::App;
 use crate::app::store::detail_value;
+use crate::ui::Screen;
 use crate::ui::json;
 
 /// At most this many JSON lines are laid out (a guard against huge events).
 const MAX_LINES: usize = 5_000;
 
-/// The pane's text area inside its border.
-pub fn inner(pane: Rect) -> Rect {
-    Block::new().borders(Borders::ALL).inner(pane)
-}
+pub use crate::layout::inner;
 
 /// The pane's lines, wrapped to `width`.
-pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
-    let theme = &app.theme;
-    let (_, sel) = app.window(app.log_height());
-    let Some(gid) = sel.and_then(|p| app.visible.get(p)).copied() else {
+pub fn lines(app: &Screen<'_>, width: u16) -> Vec<Line<'static>> {
+    let theme = &app.view.theme;
+    let (_, sel) = app.view.window(app.view.log_height());
+    let Some(gid) = sel.and_then(|p| app.view.visible.get(p)).copied() else {
         return vec![Line::styled("nothing selected", theme.dim())];
     };
-    let lines = match detail_value(&app.store, app.mode, gid) {
+    let lines = match detail_value(&app.feed.store, app.view.mode, gid) {
         None => vec![Line::styled("(evicted)", theme.dim())],
         Some(Ok(value)) => json::lines(&value, theme, MAX_LINES),
         Some(Err(raw)) => {
@@ -45,12 +42,13 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
 }
 
 /// Draws the pane into `area`.
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = &app.theme;
-    let focus = app.detail.is_some_and(|d| d.focus);
-    let scroll = app.detail.map_or(0, |d| d.scroll);
+pub fn render(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
+    let theme = &app.view.theme;
+    let focus = app.view.detail.is_some_and(|d| d.focus);
+    let scroll = app.view.detail.map_or(0, |d| d.scroll);
     let title = app
-        .selected_line()
+        .view
+        .selected_line(app.feed)
         .map(|l| {
             format!(
                 " {} {} ",
@@ -75,6 +73,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     block.render(area, buf);
     let all = lines(app, inner.width);
     let max = all.len().saturating_sub(usize::from(inner.height));
+    // Scroll keys clamp to what this draw measured: the JSON is laid out
+    // here, once per frame, never per key.
+    app.view.detail_max.set(max);
     let start = scroll.min(max);
     let shown: Vec<Line<'static>> = all
         .into_iter()

@@ -5,12 +5,12 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
-use crate::app::App;
-use crate::keymap::{Group, KEYMAP};
+use crate::keymap::{Group, KEYMAP, PAGE_KEYS};
+use crate::ui::Screen;
 
 /// The help lines of one group, with its heading.
-fn group_lines(app: &App, group: Group) -> Vec<Line<'static>> {
-    let t = &app.theme;
+fn group_lines(app: &Screen<'_>, group: Group) -> Vec<Line<'static>> {
+    let t = &app.view.theme;
     let mut out = vec![Line::styled(group.title(), t.good())];
     for b in KEYMAP.iter().filter(|b| b.group == group) {
         out.push(Line::from(vec![
@@ -22,14 +22,22 @@ fn group_lines(app: &App, group: Group) -> Vec<Line<'static>> {
 }
 
 /// Draws the help screen centred over `area`: two columns when it is wide enough.
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
+pub fn render(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
+    let t = &app.view.theme;
     let mut left = group_lines(app, Group::Navigate);
     left.push(Line::raw(""));
     left.extend(group_lines(app, Group::View));
     let mut right = group_lines(app, Group::Search);
     right.push(Line::raw(""));
     right.extend(group_lines(app, Group::Filter));
+    right.push(Line::raw(""));
+    right.push(Line::styled("Runs, tools, transcript", t.good()));
+    for (keys, what) in PAGE_KEYS {
+        right.push(Line::from(vec![
+            Span::styled(format!(" {keys:<12}"), t.key()),
+            Span::raw(*what),
+        ]));
+    }
     let mouse = Line::styled(
         " mouse: wheel scrolls, click selects, click again: detail",
         t.dim(),

@@ -9,10 +9,10 @@ use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use crate::app::App;
 use crate::app::store::{LineRef, ToolState};
 use crate::client::ConnState;
 use crate::summary;
+use crate::ui::Screen;
 use crate::ui::text;
 
 /// Width of the short run id column.
@@ -38,39 +38,39 @@ pub fn short_run(run: &str, n: usize) -> &str {
 }
 
 /// Draws the log into `area`.
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+pub fn render(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
     if area.height == 0 {
         return;
     }
-    if app.visible.is_empty() {
+    if app.view.visible.is_empty() {
         render_placeholder(app, area, buf);
         return;
     }
     let height = usize::from(area.height);
-    let (start, sel) = app.window(height);
-    let end = (start + height).min(app.visible.len());
+    let (start, sel) = app.view.window(height);
+    let end = (start + height).min(app.view.visible.len());
     for (i, pos) in (start..end).enumerate() {
-        let Some(line) = app.store.line(app.mode, app.visible[pos]) else {
+        let Some(line) = app.feed.store.line(app.view.mode, app.view.visible[pos]) else {
             continue;
         };
         let row = Rect::new(area.x, area.y + i as u16, area.width, 1);
         let mut l = row_line(app, &line, area.width);
-        if sel == Some(pos) && (!app.follow || app.detail.is_some()) {
-            l = l.patch_style(app.theme.selected());
-            buf.set_style(row, app.theme.selected());
+        if sel == Some(pos) && (!app.view.follow || app.view.detail.is_some()) {
+            l = l.patch_style(app.view.theme.selected());
+            buf.set_style(row, app.view.theme.selected());
         }
         buf.set_line(row.x, row.y, &l, row.width);
     }
 }
 
 /// One row as a line of styled spans, exactly `width` columns or less.
-pub fn row_line(app: &App, line: &LineRef<'_>, width: u16) -> Line<'static> {
-    let theme = &app.theme;
+pub fn row_line(app: &Screen<'_>, line: &LineRef<'_>, width: u16) -> Line<'static> {
+    let theme = &app.view.theme;
     let icons = theme.icons;
     let (agent_w, run_w) = columns(width);
     let kind_style = theme.kind(line.kind);
     let mut spans = vec![
-        Span::styled(app.zone.hms(line.ts), theme.dim()),
+        Span::styled(app.view.zone.hms(line.ts), theme.dim()),
         Span::raw(" "),
         Span::styled(icons.kind(line.kind), kind_style),
         Span::raw(" "),
@@ -79,7 +79,7 @@ pub fn row_line(app: &App, line: &LineRef<'_>, width: u16) -> Line<'static> {
     if agent_w > 0 {
         let agent = line.agent.unwrap_or("-");
         let fit = text::fit_head(agent, agent_w);
-        let search = app.search.as_ref().map(|p| (p, theme.highlight()));
+        let search = app.view.search.as_ref().map(|p| (p, theme.highlight()));
         let mut s = text::spans(agent, fit, theme.agent(), search, icons.ellipsis);
         let w: usize = s.iter().map(|s| text::width(&s.content)).sum();
         s.push(Span::raw(" ".repeat(agent_w - w.min(agent_w) + 1)));
@@ -101,7 +101,7 @@ pub fn row_line(app: &App, line: &LineRef<'_>, width: u16) -> Line<'static> {
     } else {
         text::fit_head(line.text, room)
     };
-    let search = app.search.as_ref().map(|p| (p, theme.highlight()));
+    let search = app.view.search.as_ref().map(|p| (p, theme.highlight()));
     spans.extend(text::spans(
         line.text,
         fit,
@@ -114,14 +114,14 @@ pub fn row_line(app: &App, line: &LineRef<'_>, width: u16) -> Line<'static> {
 }
 
 /// The right end of a tool row: a spinner while pending, then status and duration.
-fn tool_suffix(app: &App, line: &LineRef<'_>) -> Vec<Span<'static>> {
-    let theme = &app.theme;
+fn tool_suffix(app: &Screen<'_>, line: &LineRef<'_>) -> Vec<Span<'static>> {
+    let theme = &app.view.theme;
     let icons = theme.icons;
     match line.tool {
         None => Vec::new(),
         Some(ToolState::Pending) => {
             let frames = icons.spinner;
-            let i = (app.now.mono.as_millis() / 100) as usize % frames.len().max(1);
+            let i = (app.view.now.mono.as_millis() / 100) as usize % frames.len().max(1);
             vec![Span::raw(" "), Span::styled(frames[i], theme.waiting())]
         }
         Some(ToolState::Done { ok, duration_ms }) => {
@@ -142,15 +142,15 @@ fn tool_suffix(app: &App, line: &LineRef<'_>) -> Vec<Span<'static>> {
     }
 }
 
-fn render_placeholder(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = &app.theme;
-    let msg = if app.store.len_entries() > 0 {
+fn render_placeholder(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
+    let theme = &app.view.theme;
+    let msg = if app.feed.store.len_entries() > 0 {
         format!(
             "No rows match the filter ({} events held). Press c to clear it.",
-            app.store.len_entries()
+            app.feed.store.len_entries()
         )
     } else {
-        match &app.conn.state {
+        match &app.feed.conn.state {
             ConnState::Connecting { .. } => "Connecting...".to_string(),
             ConnState::Reconnecting { reason, .. } => {
                 format!("Waiting for the bridge ({}).", text::cleaned(reason))

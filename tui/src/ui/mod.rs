@@ -1,7 +1,8 @@
-//! Drawing: a pure function of [`App`].
+//! Drawing: a pure function of a [`Feed`] and a [`View`].
 //!
-//! [`draw`] (for a ratatui `Frame`) and the `Widget` impl for `&App` (for any
-//! `Buffer`) read the state and never change it. The screen, top to bottom:
+//! [`draw_view`] (for a ratatui `Frame`) and the `Widget` impl for
+//! [`Screen`] (for any `Buffer`) read the state and never change it; [`draw`]
+//! does the same for an [`App`]. The screen, top to bottom:
 //!
 //! - status bar ([`bars`]): connection, URL, Redis, event count, rate;
 //! - info bar ([`bars`]): follow/paused, filter, search, gaps and drops;
@@ -9,98 +10,85 @@
 //! - footer ([`bars`]): key hints, or the prompt being typed;
 //! - the help screen ([`help`]) over everything when asked.
 //!
-//! [`areas`] is the one layout, used by drawing and by the app (page size,
-//! mouse hit-testing), so they always agree.
+//! The layout is [`crate::layout`], shared with the view state.
 
 pub mod bars;
 pub mod detail;
 pub mod help;
 pub mod json;
 pub mod log;
+pub mod runs;
 pub mod text;
+pub mod transcript;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::Widget;
 
-use crate::app::App;
+use crate::action::Page;
+use crate::app::{App, Feed, View};
+pub use crate::layout::{Areas, areas};
 
-/// Where each part of the screen goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Areas {
-    /// Connection status bar (top line).
-    pub status: Rect,
-    /// Follow/filter/search/alerts line.
-    pub info: Rect,
-    /// The event log.
-    pub log: Rect,
-    /// The detail pane, when open.
-    pub detail: Option<Rect>,
-    /// Key hints or prompt (bottom line).
-    pub footer: Rect,
+/// What one screen draws: a feed, seen through one view.
+#[derive(Debug, Clone, Copy)]
+pub struct Screen<'a> {
+    /// The shared stream state.
+    pub feed: &'a Feed,
+    /// This viewer's state.
+    pub view: &'a View,
 }
 
-/// Splits the screen. The detail pane takes the lower 55% of the log's space.
-pub fn areas(area: Rect, detail_open: bool) -> Areas {
-    let line = |y: u16| {
-        Rect::new(
-            area.x,
-            y,
-            area.width,
-            u16::from(area.height > 0).min(area.height),
-        )
-    };
-    let status = line(area.y);
-    let info = if area.height > 1 {
-        line(area.y + 1)
-    } else {
-        Rect::new(area.x, area.y, area.width, 0)
-    };
-    let footer = if area.height > 2 {
-        line(area.y + area.height - 1)
-    } else {
-        Rect::new(area.x, area.y, area.width, 0)
-    };
-    let body_y = area.y + area.height.min(2);
-    let body_h = area.height.saturating_sub(3);
-    let body = Rect::new(area.x, body_y, area.width, body_h);
-    let (log, detail) = if detail_open && body_h >= 6 {
-        let detail_h = (u32::from(body_h) * 55 / 100) as u16;
-        let log_h = body_h - detail_h;
-        (
-            Rect::new(area.x, body_y, area.width, log_h),
-            Some(Rect::new(area.x, body_y + log_h, area.width, detail_h)),
-        )
-    } else {
-        (body, None)
-    };
-    Areas {
-        status,
-        info,
-        log,
-        detail,
-        footer,
+impl<'a> Screen<'a> {
+    /// The screen of `view` over `feed`.
+    pub fn new(feed: &'a Feed, view: &'a View) -> Screen<'a> {
+        Screen { feed, view }
     }
 }
 
-/// Draws the whole screen into a terminal frame.
+impl<'a> From<&'a App> for Screen<'a> {
+    fn from(app: &'a App) -> Screen<'a> {
+        Screen::new(&app.feed, &app.view)
+    }
+}
+
+/// Draws an app's whole screen into a terminal frame.
 pub fn draw(app: &App, frame: &mut Frame<'_>) {
-    frame.render_widget(app, frame.area());
+    draw_view(&app.feed, &app.view, frame);
+}
+
+/// Draws `view` over `feed` into a terminal frame.
+pub fn draw_view(feed: &Feed, view: &View, frame: &mut Frame<'_>) {
+    frame.render_widget(Screen::new(feed, view), frame.area());
+}
+
+impl Widget for Screen<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = &self;
+        let a = areas(
+            area,
+            app.view.detail.is_some() && app.view.page() == Page::Log,
+        );
+        bars::render_status(app, a.status, buf);
+        bars::render_info(app, a.info, buf);
+        match app.view.page() {
+            Page::Log => log::render(app, a.log, buf),
+            Page::Runs => runs::render_runs(app, a.log, buf),
+            Page::Tools => runs::render_tools(app, a.log, buf),
+            Page::Transcript => transcript::render(app, a.log, buf),
+        }
+        if let Some(pane) = a.detail {
+            detail::render(app, pane, buf);
+        }
+        bars::render_footer(app, a.footer, buf);
+        if app.view.help {
+            help::render(app, area, buf);
+        }
+    }
 }
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let a = areas(area, self.detail.is_some());
-        bars::render_status(self, a.status, buf);
-        bars::render_info(self, a.info, buf);
-        log::render(self, a.log, buf);
-        if let Some(pane) = a.detail {
-            detail::render(self, pane, buf);
-        }
-        bars::render_footer(self, a.footer, buf);
-        if self.help {
-            help::render(self, area, buf);
-        }
+        Screen::from(self).render(area, buf);
     }
 }

@@ -1,0 +1,273 @@
+//! Snapshots of the runs, tools and transcript views (issue 13): 80x24 and
+//! 120x40, Unicode and ASCII, with a running, a completed, a failed and a
+//! cancelled run, a parent with two children folded and unfolded, and a
+//! transcript with reasoning, a tool call and its result, a long reply and
+//! an error.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use orchestrator_tui::action::Page;
+use orchestrator_tui::app::{App, AppConfig, Now, Source};
+use orchestrator_tui::client::{ClientEvent, ConnState, Frame};
+use orchestrator_tui::clock::Zone;
+use orchestrator_tui::theme::{ASCII, Theme, UNICODE};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const T0: f64 = 1_703_123_456.0;
+
+fn app(ascii: bool, w: u16, h: u16) -> App {
+    let mut config = AppConfig::new(Source::Live {
+        url: "ws://127.0.0.1:8000/ws/orchestrator".into(),
+    });
+    config.theme = Theme {
+        icons: if ascii { &ASCII } else { &UNICODE },
+        color: false,
+    };
+    config.zone = Zone::utc();
+    let mut app = App::new(config);
+    app.resize(w, h);
+    app.set_now(Now {
+        wall: T0 + 30.0,
+        mono: Duration::from_millis(30_000),
+    });
+    app.apply(ClientEvent::State(ConnState::Live));
+    let ev = |i: usize, body: &str, run: &str, agent: &str| {
+        format!(
+            r#"{{{body},"agent":"{agent}","run_id":"{run}","timestamp":{}}}"#,
+            T0 + i as f64 * 0.5
+        )
+    };
+    let mut lines = Vec::new();
+    let mut i = 0;
+    let mut push = |body: &str, run: &str, agent: &str| {
+        lines.push(ev(i, body, run, agent));
+        i += 1;
+    };
+    // A completed parent with two children.
+    push(
+        r#""type":"run_started","input":"Plan a research trip to Lisbon\nwith details","source":"chat","model":"gpt-4o""#,
+        "run-parent",
+        "orchestrator",
+    );
+    push(
+        r#""type":"reasoning","content":"The user wants a plan; store it first.""#,
+        "run-parent",
+        "orchestrator",
+    );
+    push(
+        r#""type":"tool_use","tool_name":"store_research_plan","tool_input":{"plan_data":"Lisbon"},"tool_use_id":"tu_1""#,
+        "run-parent",
+        "orchestrator",
+    );
+    push(
+        r#""type":"tool_result","tool_use_id":"tu_1","tool_name":"store_research_plan","status":"success","output":{"stored":true},"duration_ms":120"#,
+        "run-parent",
+        "orchestrator",
+    );
+    push(
+        r#""type":"run_started","input":"find museums","source":"a2a","parent_run_id":"run-parent""#,
+        "run-child-1",
+        "planner",
+    );
+    push(
+        r#""type":"run_finished","status":"completed","duration_ms":900,"usage":{"input_tokens":100,"output_tokens":10}"#,
+        "run-child-1",
+        "planner",
+    );
+    push(
+        r#""type":"run_started","input":"find hotels","source":"a2a","parent_run_id":"run-parent""#,
+        "run-child-2",
+        "planner",
+    );
+    push(
+        r#""type":"error","message":"model rate limited","kind":"model""#,
+        "run-child-2",
+        "planner",
+    );
+    push(
+        r#""type":"run_finished","status":"failed","duration_ms":400,"reason":"model rate limited""#,
+        "run-child-2",
+        "planner",
+    );
+    push(
+        r#""type":"text_generation","data":"Here is your plan. **Day 1**: the Gulbenkian museum, then a walk through Alfama and the castle; lunch near the river. **Day 2**: Belem, its tower and monastery, and the pasteis. ""#,
+        "run-parent",
+        "orchestrator",
+    );
+    push(
+        r#""type":"text_generation","data":"\n- Book tickets early\n- Take the 28 tram\nEnjoy Lisbon!""#,
+        "run-parent",
+        "orchestrator",
+    );
+    push(
+        r#""type":"run_finished","status":"completed","duration_ms":5500,"usage":{"input_tokens":812,"output_tokens":95}"#,
+        "run-parent",
+        "orchestrator",
+    );
+    // A cancelled one and a running one.
+    push(
+        r#""type":"run_started","input":"summarise the news","source":"chat""#,
+        "run-cancel",
+        "orchestrator",
+    );
+    push(
+        r#""type":"run_finished","status":"cancelled","duration_ms":1200"#,
+        "run-cancel",
+        "orchestrator",
+    );
+    push(
+        r#""type":"run_started","input":"write a poem","source":"chat","model":"gpt-4o""#,
+        "run-live",
+        "orchestrator",
+    );
+    push(
+        r#""type":"tool_use","tool_name":"web_search","tool_input":{"q":"poems"},"tool_use_id":"tu_9""#,
+        "run-live",
+        "orchestrator",
+    );
+    push(
+        r#""type":"tool_result","tool_use_id":"tu_9","tool_name":"web_search","status":"error","output":"timeout","duration_ms":5000"#,
+        "run-live",
+        "orchestrator",
+    );
+    for l in lines {
+        app.ingest(Frame::parse(l));
+    }
+    app
+}
+
+fn draw(app: &App) -> Terminal<TestBackend> {
+    let (w, h) = app.view.size();
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    terminal
+        .draw(|f| orchestrator_tui::ui::draw(app, f))
+        .expect("draw");
+    terminal
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn screen(app: &App) -> String {
+    format!("{}", draw(app).backend())
+}
+
+#[test]
+fn runs_view_at_both_sizes_unicode_and_ascii() {
+    for (ascii, w, h) in [
+        (false, 80, 24),
+        (true, 80, 24),
+        (false, 120, 40),
+        (true, 120, 40),
+    ] {
+        let mut a = app(ascii, w, h);
+        press(&mut a, KeyCode::Char('R'));
+        assert_eq!(a.view.page(), Page::Runs);
+        let folded = screen(&a);
+        assert!(folded.contains("completed") && folded.contains("cancelled"));
+        assert!(
+            !folded.contains("find hotels"),
+            "children folded by default"
+        );
+        // The parent is the newest top-level run but one: select it and unfold.
+        press(&mut a, KeyCode::Char('j'));
+        press(&mut a, KeyCode::Char('j'));
+        press(&mut a, KeyCode::Char(' '));
+        let unfolded = screen(&a);
+        assert!(unfolded.contains("find hotels") && unfolded.contains("find museums"));
+        let name = format!("runs_{}_{w}x{h}", if ascii { "ascii" } else { "unicode" });
+        insta::assert_snapshot!(format!("{name}_folded"), folded);
+        insta::assert_snapshot!(format!("{name}_unfolded"), unfolded);
+    }
+}
+
+#[test]
+fn tools_view_and_a_tools_calls() {
+    for (ascii, w, h) in [(false, 80, 24), (true, 120, 40)] {
+        let mut a = app(ascii, w, h);
+        press(&mut a, KeyCode::Char('T'));
+        let tools = screen(&a);
+        assert!(tools.contains("store_research_plan") && tools.contains("web_search"));
+        press(&mut a, KeyCode::Enter);
+        let calls = screen(&a);
+        let name = format!("tools_{}_{w}x{h}", if ascii { "ascii" } else { "unicode" });
+        insta::assert_snapshot!(name.clone(), tools);
+        insta::assert_snapshot!(format!("{name}_calls"), calls);
+    }
+}
+
+#[test]
+fn transcript_with_reasoning_tool_reply_and_error() {
+    for (ascii, w, h) in [(false, 80, 24), (true, 80, 24), (false, 120, 40)] {
+        let mut a = app(ascii, w, h);
+        press(&mut a, KeyCode::Char('R'));
+        press(&mut a, KeyCode::Char('j'));
+        press(&mut a, KeyCode::Char('j'));
+        press(&mut a, KeyCode::Enter);
+        assert_eq!(a.view.page(), Page::Transcript);
+        let folded = screen(&a);
+        assert!(folded.contains("Enjoy Lisbon!") || h < 30, "{folded}");
+        assert!(folded.contains("store_research_plan"));
+        press(&mut a, KeyCode::Char('z'));
+        let reasoning = screen(&a);
+        assert!(reasoning.contains("store it first"));
+        let name = format!(
+            "transcript_{}_{w}x{h}",
+            if ascii { "ascii" } else { "unicode" }
+        );
+        insta::assert_snapshot!(name.clone(), folded);
+        insta::assert_snapshot!(format!("{name}_reasoning"), reasoning);
+        press(&mut a, KeyCode::Esc);
+        assert_eq!(
+            a.view.page(),
+            Page::Runs,
+            "Esc goes back where it came from"
+        );
+    }
+    // The failed child's transcript shows its error and end reason.
+    let mut a = app(false, 120, 40);
+    press(&mut a, KeyCode::Char('R'));
+    press(&mut a, KeyCode::Char('j'));
+    press(&mut a, KeyCode::Char('j'));
+    press(&mut a, KeyCode::Right);
+    press(&mut a, KeyCode::Char('j'));
+    press(&mut a, KeyCode::Char('j'));
+    press(&mut a, KeyCode::Enter);
+    let failed = screen(&a);
+    assert!(
+        failed.contains("model rate limited") && failed.contains("ended:"),
+        "{failed}"
+    );
+}
+
+#[test]
+fn export_writes_the_runs_events_as_json_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut a = app(false, 120, 40);
+    a.view = {
+        let mut v = orchestrator_tui::app::View::new(orchestrator_tui::app::ViewConfig {
+            export_dir: dir.path().to_path_buf(),
+            size: (120, 40),
+            ..Default::default()
+        });
+        v.sync(&a.feed);
+        v
+    };
+    for c in ['R', 'j', 'j'] {
+        press(&mut a, KeyCode::Char(c));
+    }
+    press(&mut a, KeyCode::Enter);
+    press(&mut a, KeyCode::Char('e'));
+    let path = dir.path().join("run-run-parent.jsonl");
+    let text = std::fs::read_to_string(&path).expect("exported file");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 7, "{text}");
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(l).expect("json line");
+        assert_eq!(v["run_id"], "run-parent");
+    }
+    assert!(screen(&a).contains("wrote "));
+}
