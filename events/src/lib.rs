@@ -11,6 +11,7 @@
 //! - [`filter`]: the `types` / `agent` / `run_id` filter shared by bridge and TUI.
 //! - [`frame`]: frames the bridge itself sends (`bridge_hello`, `bridge_status`).
 //! - [`config`]: default names and ports, so every binary agrees.
+//! - [`truncate`]: caps on large fields and the additive `truncated` object.
 //! - `publish` (feature `redis`): the one server-side step that appends an event
 //!   to the stream and publishes it with its stream id.
 //! - `tls` (feature `redis`): the rustls crypto provider for `rediss://` URLs.
@@ -25,9 +26,11 @@ pub mod peek;
 pub mod publish;
 #[cfg(feature = "redis")]
 pub mod tls;
+pub mod truncate;
 
 pub use event::{Event, EventKind, ParseError};
 pub use filter::Filter;
 pub use frame::{BridgeHello, BridgeStatus, StatusKind};
 pub use id::StreamId;
 pub use peek::Peek;
+pub use truncate::{DEFAULT_MAX_FIELD_BYTES, cap_event, capped_json};
