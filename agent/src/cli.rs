@@ -99,6 +99,14 @@ pub struct Cli {
     #[arg(long, env = "ORCH_EVENT_BUFFER", default_value_t = config::DEFAULT_EVENT_BUFFER, value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
     pub event_buffer: usize,
 
+    /// Cap on each large field of an event (input, tool_input, output, chunks, reason, message), in bytes.
+    #[arg(long, env = "ORCH_MAX_FIELD_BYTES", default_value_t = orchestrator_events::DEFAULT_MAX_FIELD_BYTES, value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    pub max_field_bytes: usize,
+
+    /// Warn at start when the stream's worst-case memory (maxlen × largest event) exceeds this, in bytes.
+    #[arg(long, env = "ORCH_STREAM_MEMORY_WARN", default_value_t = config::DEFAULT_STREAM_MEMORY_WARN)]
+    pub stream_memory_warn: u64,
+
     /// URL other agents should use to reach this one (agent card); default: the bound address.
     #[arg(long, env = "ORCH_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -192,6 +200,8 @@ impl Cli {
             event_buffer: self.event_buffer,
             public_url: self.public_url,
             http,
+            max_field_bytes: self.max_field_bytes,
+            stream_memory_warn: self.stream_memory_warn,
             ..Config::default()
         })
     }

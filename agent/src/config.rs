@@ -75,6 +75,11 @@ pub struct Config {
     /// Deadlines and bounds of every HTTP connection (header, body, idle
     /// keep-alive; connections in total and per IP).
     pub http: orchestrator_serve::Limits,
+    /// Cap on each large field of an event, in bytes (`ORCH_MAX_FIELD_BYTES`).
+    pub max_field_bytes: usize,
+    /// Warn at start when the stream's worst case (`stream_maxlen` × the
+    /// largest event) exceeds this many bytes (`ORCH_STREAM_MEMORY_WARN`).
+    pub stream_memory_warn: u64,
 }
 
 impl Default for Config {
@@ -96,6 +101,8 @@ impl Default for Config {
             public_url: None,
             shutdown_grace: Duration::from_secs(5),
             http: orchestrator_serve::Limits::default(),
+            max_field_bytes: orchestrator_events::DEFAULT_MAX_FIELD_BYTES,
+            stream_memory_warn: DEFAULT_STREAM_MEMORY_WARN,
         }
     }
 }
@@ -121,5 +128,34 @@ pub const DEFAULT_MAX_RUNS: usize = 16;
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// Default event buffer while Redis is down.
 pub const DEFAULT_EVENT_BUFFER: usize = 100_000;
+/// Default threshold of the stream-memory warning: 512 MiB.
+pub const DEFAULT_STREAM_MEMORY_WARN: u64 = 512 * 1024 * 1024;
+/// Bytes an event takes beyond its capped fields: the envelope, the other
+/// fields and the JSON around them, with room for a `truncated` object.
+pub const EVENT_ENVELOPE_BYTES: u64 = 1024;
+/// Per-entry overhead of a Redis stream entry beyond the event's JSON.
+pub const STREAM_ENTRY_OVERHEAD_BYTES: u64 = 64;
+/// Entries a stream may hold beyond its `MAXLEN ~` cap: approximate trimming
+/// removes whole nodes only, of at most `stream-node-max-entries` (100 by
+/// default) entries.
+pub const STREAM_TRIM_SLACK_ENTRIES: u64 = 100;
+
+impl Config {
+    /// The largest event the agent publishes, in bytes: each event has one
+    /// capped field (the leaves of `tool_input`/`output` share one budget)
+    /// plus the envelope. Counted in raw bytes: a string of control
+    /// characters, which JSON escapes as `\u00XX`, could exceed it.
+    pub fn largest_event_bytes(&self) -> u64 {
+        self.max_field_bytes as u64 + EVENT_ENVELOPE_BYTES
+    }
+
+    /// The worst case of the stream's memory: `stream_maxlen` entries (plus
+    /// the trimming slack) of the largest event, plus per-entry overhead.
+    pub fn stream_memory_worst_case(&self) -> u64 {
+        (self.stream_maxlen.saturating_add(STREAM_TRIM_SLACK_ENTRIES))
+            .saturating_mul(self.largest_event_bytes() + STREAM_ENTRY_OVERHEAD_BYTES)
+    }
+}
+
 /// Default prefix of research-plan keys.
 pub const DEFAULT_PLANS_PREFIX: &str = "orchestrator:plans";

@@ -52,6 +52,10 @@ pub struct PublisherOptions {
     pub backoff_min: Duration,
     /// Longest reconnection delay.
     pub backoff_max: Duration,
+    /// Cap on each large field of a published event, in bytes (see
+    /// `orchestrator_events::truncate`): one pasted document must not cost
+    /// the stream and every viewer its full size.
+    pub max_field_bytes: usize,
 }
 
 impl PublisherOptions {
@@ -66,6 +70,7 @@ impl PublisherOptions {
             io_timeout: Duration::from_secs(3),
             backoff_min: Duration::from_millis(50),
             backoff_max: Duration::from_secs(2),
+            max_field_bytes: orchestrator_events::DEFAULT_MAX_FIELD_BYTES,
         }
     }
 }
@@ -119,6 +124,7 @@ struct Shared {
     /// Set by `shutdown`: flush what is queued, then stop.
     closing: CancellationToken,
     buffer_limit: usize,
+    max_field_bytes: usize,
 }
 
 #[derive(Debug, Default)]
@@ -151,6 +157,7 @@ impl Publisher {
             last_error: Mutex::new(Some("not connected yet".into())),
             closing: CancellationToken::new(),
             buffer_limit: options.buffer_limit.max(1),
+            max_field_bytes: options.max_field_bytes,
         });
         let worker = Worker {
             shared: shared.clone(),
@@ -205,8 +212,12 @@ impl PublisherHandle {
     }
 
     /// Queues an event (its `id` must be unset: the script assigns it).
+    /// Its large fields are capped at [`PublisherOptions::max_field_bytes`].
     pub fn publish_event(&self, event: &Event) {
-        self.publish(event.to_json());
+        self.publish(orchestrator_events::capped_json(
+            event,
+            self.shared.max_field_bytes,
+        ));
     }
 
     /// A snapshot of the counters.

@@ -403,11 +403,13 @@ impl Conn {
         }
         let count = self.outbox.len() as u64;
         let mut bytes = 0u64;
+        let mut largest = 0u64;
         let ws = &mut self.ws;
         let outbox = &mut self.outbox;
         let write = async {
             for frame in outbox.drain(..) {
                 bytes += frame.len() as u64;
+                largest = largest.max(frame.len() as u64);
                 ws.feed(Message::Text(frame.text())).await?;
             }
             ws.flush().await
@@ -420,6 +422,7 @@ impl Conn {
         match result {
             Ok(Ok(())) => {
                 self.shared.metrics.frames_out(count, bytes);
+                self.shared.metrics.frame_size(largest);
                 Ok(())
             }
             Ok(Err(_)) => Err(Closed::Client),

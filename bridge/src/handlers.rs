@@ -154,8 +154,10 @@ pub fn ws(
 
 /// `GET /healthz`: open to probes, never needs the token, always 200 while
 /// the process serves (Redis down is `"status": "degraded"`, not a failure:
-/// restarting the bridge would not bring Redis back).
-pub fn healthz(shared: Arc<Shared>) -> Response {
+/// restarting the bridge would not bring Redis back). `stream` reports the
+/// stream's length and memory (cached, see [`crate::stream_usage`]).
+pub async fn healthz(shared: Arc<Shared>) -> Response {
+    let usage = shared.stream_usage.get(&shared.store).await;
     let up = shared.redis.is_up();
     let mut body = json!({
         "status": if up { "ok" } else { "degraded" },
@@ -166,6 +168,9 @@ pub fn healthz(shared: Arc<Shared>) -> Response {
         "epoch": shared.redis.epoch(),
         "version": env!("CARGO_PKG_VERSION"),
         "auth": shared.config.token.is_some(),
+        "stream_length": usage.map(|u| u.length),
+        "stream_memory_bytes": usage.and_then(|u| u.memory_bytes),
+        "stream_usage_age_secs": usage.map(|u| u.age_secs),
     });
     if let (Some(obj), serde_json::Value::Object(counters)) =
         (body.as_object_mut(), shared.metrics.health_counters())

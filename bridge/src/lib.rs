@@ -37,6 +37,7 @@ mod routes;
 mod server;
 mod state;
 mod store;
+mod stream_usage;
 mod subscriber;
 mod upgrade;
 

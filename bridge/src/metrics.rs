@@ -184,6 +184,45 @@ pub struct Metrics {
     redis_connect_failures: AtomicU64,
     closed: [AtomicU64; 6],
     refused: [AtomicU64; 8],
+    largest_frame: WindowMax,
+}
+
+/// Slots of [`WindowMax`]: the window is `SLOTS × SLOT_SECS` seconds.
+const SLOTS: usize = 6;
+const SLOT_SECS: u64 = 10;
+
+/// The largest value seen in the last minute, lock-free: six ten-second
+/// slots, each a running max tagged with the slot number it belongs to. A
+/// slot is reset when its turn comes again; a reader takes the max over the
+/// slots of the last minute (between 50 and 60 seconds, by slot edges).
+#[derive(Debug, Default)]
+struct WindowMax {
+    slot: [AtomicU64; SLOTS],
+    max: [AtomicU64; SLOTS],
+}
+
+impl WindowMax {
+    fn record(&self, now_secs: u64, value: u64) {
+        let n = now_secs / SLOT_SECS;
+        let i = (n % SLOTS as u64) as usize;
+        // Tags are stored as n + 1 so that 0 means "never used".
+        if self.slot[i].swap(n + 1, Ordering::Relaxed) != n + 1 {
+            self.max[i].store(0, Ordering::Relaxed);
+        }
+        self.max[i].fetch_max(value, Ordering::Relaxed);
+    }
+
+    fn get(&self, now_secs: u64) -> u64 {
+        let n = now_secs / SLOT_SECS;
+        (0..SLOTS)
+            .filter(|&i| {
+                let tag = self.slot[i].load(Ordering::Relaxed);
+                tag != 0 && tag - 1 + SLOTS as u64 > n
+            })
+            .map(|i| self.max[i].load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 fn add(counter: &AtomicU64, n: u64) {
@@ -223,6 +262,7 @@ impl Metrics {
             redis_connect_failures: AtomicU64::new(0),
             closed: Default::default(),
             refused: Default::default(),
+            largest_frame: WindowMax::default(),
         }
     }
 
@@ -266,6 +306,17 @@ impl Metrics {
     pub fn frames_out(&self, frames: u64, bytes: u64) {
         add(&self.frames_out, frames);
         add(&self.bytes_out, bytes);
+    }
+
+    /// The size of the largest frame of a batch just written to a client.
+    pub fn frame_size(&self, bytes: u64) {
+        self.largest_frame
+            .record(self.started.elapsed().as_secs(), bytes);
+    }
+
+    /// The largest frame written to a client in the last minute, in bytes.
+    pub fn largest_frame_last_minute(&self) -> u64 {
+        self.largest_frame.get(self.started.elapsed().as_secs())
     }
 
     /// Frames dropped because a client's queue was full.
@@ -334,6 +385,7 @@ impl Metrics {
             "events_invalid": self.invalid.iter().map(get).sum::<u64>(),
             "frames_out": get(&self.frames_out),
             "frames_dropped": get(&self.frames_dropped),
+            "largest_frame_bytes_1m": self.largest_frame_last_minute(),
             "replays": self.replays.iter().map(get).sum::<u64>(),
             "redis_reconnects": get(&self.redis_reconnects),
             "uptime_secs": (self.uptime_secs() * 1000.0).round() / 1000.0,
@@ -408,6 +460,12 @@ impl Metrics {
             "counter",
             "Payload bytes written to clients.",
             &one(get(&self.bytes_out) as f64),
+        );
+        metric(
+            "bridge_largest_frame_bytes",
+            "gauge",
+            "Largest frame written to a client in the last minute.",
+            &one(self.largest_frame_last_minute() as f64),
         );
         metric(
             "bridge_frames_dropped_total",
@@ -500,6 +558,27 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_largest_frame_is_kept_for_a_minute_then_forgotten() {
+        let w = WindowMax::default();
+        assert_eq!(w.get(0), 0);
+        w.record(3, 500);
+        w.record(12, 90);
+        assert_eq!(w.get(12), 500);
+        assert_eq!(w.get(59), 500);
+        // The slot of second 3 (0–9) leaves the window at second 60.
+        assert_eq!(w.get(60), 90);
+        // Reused slot: its old max is reset, not carried over.
+        w.record(61, 10);
+        assert_eq!(w.get(61), 90);
+        assert_eq!(w.get(75), 10);
+        assert_eq!(w.get(200), 0);
+        let m = Metrics::new();
+        m.frame_size(1234);
+        assert_eq!(m.largest_frame_last_minute(), 1234);
+        assert!(m.render().contains("bridge_largest_frame_bytes 1234"));
+    }
 
     #[test]
     fn renders_labelled_counters() {

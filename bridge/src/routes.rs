@@ -67,7 +67,7 @@ fn healthz(
     warp::path!("healthz")
         .and(warp::get())
         .and(with_shared(shared))
-        .map(handlers::healthz)
+        .then(handlers::healthz)
 }
 
 /// `GET /metrics`

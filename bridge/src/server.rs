@@ -56,6 +56,7 @@ pub async fn run(
         ),
         metrics,
         store,
+        stream_usage: Default::default(),
         redis: RedisState::default(),
         shutdown: shutdown.clone(),
         tracker: TaskTracker::new(),

@@ -13,6 +13,7 @@ use crate::hub::Hub;
 use crate::limits::Limiter;
 use crate::metrics::Metrics;
 use crate::store::Store;
+use crate::stream_usage::UsageCache;
 
 /// The state of one bridge, behind an `Arc`.
 #[derive(Debug)]
@@ -25,6 +26,8 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// Stream reads for replay and `bridge_hello`.
     pub store: Store,
+    /// The stream's length and memory for `/healthz`, measured at most every few seconds.
+    pub stream_usage: UsageCache,
     /// Whether the subscription is live, and the last epoch seen.
     pub redis: RedisState,
     /// Connection counts and rates per IP.

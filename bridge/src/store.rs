@@ -111,6 +111,22 @@ impl Store {
         Ok(epoch)
     }
 
+    /// The stream's length and its memory as Redis measures it (`MEMORY
+    /// USAGE` over `samples` nested entries: cheap, approximate). `None`
+    /// memory when the stream does not exist.
+    pub async fn usage(&self, samples: u32) -> redis::RedisResult<(u64, Option<u64>)> {
+        self.call(|p| {
+            p.cmd("XLEN")
+                .arg(&self.stream)
+                .cmd("MEMORY")
+                .arg("USAGE")
+                .arg(&self.stream)
+                .arg("SAMPLES")
+                .arg(samples);
+        })
+        .await
+    }
+
     /// Newest id and epoch in one round trip.
     pub async fn head(&self) -> redis::RedisResult<Head> {
         let fresh = new_epoch();

@@ -14,6 +14,7 @@
 //!   [`Resumer`] that judges each frame and builds the reconnect query.
 //! - [`clock`]: the one wall clock, Unix seconds now.
 //! - [`config`]: default names and ports, so every binary agrees.
+//! - [`truncate`]: caps on large fields and the additive `truncated` object.
 //! - `publish` (feature `redis`): the one server-side step that appends an event
 //!   to the stream and publishes it with its stream id.
 //! - `tls` (feature `redis`): the rustls crypto provider for `rediss://` URLs.
@@ -30,6 +31,7 @@ pub mod publish;
 pub mod resume;
 #[cfg(feature = "redis")]
 pub mod tls;
+pub mod truncate;
 
 pub use event::{Event, EventKind, ParseError};
 pub use filter::Filter;
@@ -37,3 +39,4 @@ pub use frame::{BridgeHello, BridgeStatus, StatusKind};
 pub use id::StreamId;
 pub use peek::Peek;
 pub use resume::{Position, Query, Resumer, Start, Verdict};
+pub use truncate::{DEFAULT_MAX_FIELD_BYTES, cap_event, capped_json};
