@@ -9,8 +9,10 @@
 
 mod process;
 mod redis_server;
+mod sentinel;
 mod tls;
 
 pub use process::{ChildGuard, free_port, wait_for_port, workspace_bin};
 pub use redis_server::{RedisServer, RedisServerError};
+pub use sentinel::{MASTER_NAME, SentinelGroup};
 pub use tls::TlsFiles;
