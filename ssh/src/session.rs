@@ -253,6 +253,7 @@ async fn monitor(
                 Some(ChannelMsg::Data { data }) => {
                     view.set_now(upstream.now());
                     let feed = upstream.feed.read();
+                    view.sync(&feed);
                     for key in input::keys(&data) {
                         view.on_key(&feed, key);
                     }
@@ -315,7 +316,9 @@ async fn stream(
         let first = tokio::select! {
             line = lines.recv() => line,
             msg = read.wait() => match msg {
-                Some(ChannelMsg::Eof) | Some(ChannelMsg::Close) | None => break "client closed",
+                // EOF on the viewer's stdin (`ssh host json < /dev/null`) is
+                // not the end: the stream runs until the channel closes.
+                Some(ChannelMsg::Close) | None => break "client closed",
                 Some(ChannelMsg::Data { data }) if data.contains(&3) => break "quit",
                 _ => continue,
             },

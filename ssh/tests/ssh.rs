@@ -133,8 +133,8 @@ fn commands_subsystems_and_forwards_are_refused() {
         .arg("127.0.0.1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut forward = testkit::ChildGuard(forward.spawn().expect("ssh -L"));
+        .stderr(std::fs::File::create(rig.dir.path().join("forward.err")).expect("file"));
+    let forward = testkit::ChildGuard(forward.spawn().expect("ssh -L"));
     assert!(testkit::wait_for_port(
         std::net::SocketAddr::from(([127, 0, 0, 1], local)),
         Duration::from_secs(10)
@@ -144,13 +144,27 @@ fn commands_subsystems_and_forwards_are_refused() {
     let mut buf = [0u8; 16];
     let n = std::io::Read::read(&mut conn, &mut buf).unwrap_or(0);
     assert_eq!(n, 0, "the forwarded connection is closed, not served");
-    let _ = forward.0.kill();
-    let err = forward.0.wait_with_output().expect("output");
-    let text = String::from_utf8_lossy(&err.stderr).into_owned();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(forward);
+    let text = std::fs::read_to_string(rig.dir.path().join("forward.err")).unwrap_or_default();
     assert!(text.contains("administratively prohibited"), "{text}");
 
-    // -A: agent forwarding is refused (logged by the server); the session works.
-    let out = rig.run(&rig.key, &["-A", "-o", "IdentityAgent=none"], &["ls"]);
+    // -A: agent forwarding is refused (logged by the server).
+    let sock = rig.dir.path().join("agent.sock");
+    let agent = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("ssh-agent");
+    let _agent = testkit::ChildGuard(agent);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !sock.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let forward_agent = format!("ForwardAgent={}", sock.display());
+    let out = rig.run(&rig.key, &["-o", &forward_agent], &["ls"]);
     assert_ne!(out.status.code(), Some(0));
     assert!(rig.wait_log("agent forwarding refused", 1, Duration::from_secs(5)), "{}", rig.ssh.log_text());
 }
@@ -211,7 +225,6 @@ fn twenty_sessions_see_the_same_events_and_the_count_returns_to_zero() {
         assert_eq!(set, ids, "session {i} missed events");
         assert_eq!(got.len(), set.len(), "session {i} got duplicates");
     }
-    let mut sessions = sessions;
     // One killed mid-session; the rest closed normally.
     sessions[0].child.signal("KILL").expect("kill");
     drop(sessions);
@@ -282,12 +295,12 @@ fn the_host_key_is_private_and_the_same_after_a_restart() {
     }
     let known = rig.dir.path().join("known_hosts");
     let check = |rig: &Rig, policy: &str| {
-        let mut cmd = rig.ssh(&rig.key);
+        let mut cmd = rig.ssh_checked(&rig.key);
         cmd.arg("-o")
             .arg(format!("UserKnownHostsFile={}", known.display()))
             .arg("-o")
             .arg(format!("StrictHostKeyChecking={policy}"))
-            .args(["-o", "LogLevel=ERROR", "-T", "127.0.0.1", "nope"]);
+            .args(["-T", "127.0.0.1", "nope"]);
         common::output_within(cmd, Duration::from_secs(30))
     };
     // The refused command still proves the host key was accepted (after auth).

@@ -157,13 +157,19 @@ impl Rig {
         self.bridge = Self::bridge_on(&self.redis, port, self.dir.path());
     }
 
-    /// `ssh` to the server with `key`, no known_hosts, no agent, no config.
+    /// `ssh` to the server with `key`, no agent, no config; host keys not
+    /// checked (the first `-o` of a name wins, so callers add theirs first).
     pub fn ssh(&self, key: &Path) -> Command {
+        let mut cmd = self.ssh_checked(key);
+        cmd.args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]);
+        cmd
+    }
+
+    /// `ssh` to the server with `key`, no agent, no config, no host key options.
+    pub fn ssh_checked(&self, key: &Path) -> Command {
         let mut cmd = Command::new("ssh");
         cmd.args(["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes"])
-            .args(["-o", "IdentityAgent=none", "-o", "StrictHostKeyChecking=no"])
-            .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"])
-            .args(["-o", "ConnectTimeout=10"])
+            .args(["-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"])
             .arg("-i")
             .arg(key)
             .arg("-p")
@@ -173,8 +179,10 @@ impl Rig {
 
     /// Runs `ssh … 127.0.0.1 args` to its end (with a time limit).
     pub fn run(&self, key: &Path, options: &[&str], args: &[&str]) -> Output {
-        let mut cmd = self.ssh(key);
-        cmd.args(options).arg("127.0.0.1").args(args);
+        let mut cmd = Command::new("ssh");
+        cmd.args(options);
+        cmd.args(self.ssh(key).get_args());
+        cmd.arg("127.0.0.1").args(args);
         output_within(cmd, Duration::from_secs(30))
     }
 
