@@ -126,9 +126,12 @@ fn commands_subsystems_and_forwards_are_refused() {
 
     // -L: each forwarded connection's channel open is refused.
     let local = testkit::free_port().expect("port");
-    let mut forward = rig.ssh(&rig.key);
+    // The first -o of a name wins: LogLevel=INFO before the rig's ERROR.
+    let mut forward = Command::new("ssh");
     forward
-        .args(["-N", "-o", "LogLevel=INFO", "-L"])
+        .args(["-o", "LogLevel=INFO"])
+        .args(rig.ssh(&rig.key).get_args())
+        .args(["-N", "-L"])
         .arg(format!("{local}:127.0.0.1:{}", rig.bridge.port))
         .arg("127.0.0.1")
         .stdin(Stdio::null())
