@@ -95,7 +95,10 @@ mod tests {
     use super::*;
 
     fn codes(bytes: &[u8]) -> Vec<(KeyCode, KeyModifiers)> {
-        keys(bytes).into_iter().map(|k| (k.code, k.modifiers)).collect()
+        keys(bytes)
+            .into_iter()
+            .map(|k| (k.code, k.modifiers))
+            .collect()
     }
 
     #[test]

@@ -148,7 +148,10 @@ impl AuthorizedFile {
                 path: self.path.clone(),
                 source,
             })?;
-        Ok(entries.into_iter().map(|e| e.public_key().clone()).collect())
+        Ok(entries
+            .into_iter()
+            .map(|e| e.public_key().clone())
+            .collect())
     }
 
     /// The viewer owning `key`, when it is listed. A file that cannot be read

@@ -59,7 +59,11 @@ async fn main() -> color_eyre::Result<()> {
         .await
         .wrap_err_with(|| format!("cannot listen on {}", cli.listen))?;
     let local = listener.local_addr()?;
-    println!("orchestrator-ssh: listening on {local}; ssh -p {} {}", local.port(), local.ip());
+    println!(
+        "orchestrator-ssh: listening on {local}; ssh -p {} {}",
+        local.port(),
+        local.ip()
+    );
     tracing::info!(listen = %local, bridge = %upstream.label, "serving the monitor over SSH");
 
     let shared = Arc::new(Shared {
@@ -88,9 +92,10 @@ async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup)) =
-            (signal(SignalKind::terminate()), signal(SignalKind::hangup()))
-        else {
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
             let _ = tokio::signal::ctrl_c().await;
             return;
         };

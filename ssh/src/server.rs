@@ -223,7 +223,9 @@ impl Handler for Conn {
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
         let Some(viewer) = self.viewer.clone() else {
-            reply.reject(russh::ChannelOpenFailure::AdministrativelyProhibited).await;
+            reply
+                .reject(russh::ChannelOpenFailure::AdministrativelyProhibited)
+                .await;
             return Ok(());
         };
         let sessions = &self.shared.sessions;
@@ -232,7 +234,9 @@ impl Handler for Conn {
         if count > self.shared.max_sessions {
             tracing::warn!(peer = %self.addr, max = self.shared.max_sessions, "session refused: at the session limit");
             drop(slot);
-            reply.reject(russh::ChannelOpenFailure::ResourceShortage).await;
+            reply
+                .reject(russh::ChannelOpenFailure::ResourceShortage)
+                .await;
             return Ok(());
         }
         reply.accept().await;
@@ -240,7 +244,12 @@ impl Handler for Conn {
             addr: self.addr.to_string(),
             viewer,
         };
-        tokio::spawn(session::run(channel, self.shared.upstream.clone(), peer, slot));
+        tokio::spawn(session::run(
+            channel,
+            self.shared.upstream.clone(),
+            peer,
+            slot,
+        ));
         Ok(())
     }
 

@@ -174,7 +174,10 @@ impl FrameBuf {
 
 impl std::io::Write for FrameBuf {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
 
@@ -330,7 +333,13 @@ async fn stream(
         while let Some(line) = next.take() {
             match line {
                 Ok(Line::Frame(frame)) => {
-                    out.push_str(&plain::line(&frame, format, &theme, zone, plain::wall_now()));
+                    out.push_str(&plain::line(
+                        &frame,
+                        format,
+                        &theme,
+                        zone,
+                        plain::wall_now(),
+                    ));
                     out.push_str(eol);
                 }
                 Ok(Line::State(state)) => {
@@ -339,7 +348,9 @@ async fn stream(
                     err.push_str(eol);
                 }
                 Err(broadcast::error::RecvError::Lagged(k)) => {
-                    err.push_str(&format!("orchestrator-ssh: {k} events skipped: this viewer read too slowly{eol}"));
+                    err.push_str(&format!(
+                        "orchestrator-ssh: {k} events skipped: this viewer read too slowly{eol}"
+                    ));
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             }

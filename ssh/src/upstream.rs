@@ -69,7 +69,9 @@ impl Upstream {
                 if task.lines.receiver_count() > 0 {
                     for ev in &batch {
                         let line = match ev {
-                            ClientEvent::Frame(f) => Line::Frame(Arc::new(Frame::parse(f.text.clone()))),
+                            ClientEvent::Frame(f) => {
+                                Line::Frame(Arc::new(Frame::parse(f.text.clone())))
+                            }
                             ClientEvent::State(s) => Line::State(s.clone()),
                         };
                         let _ = task.lines.send(line);

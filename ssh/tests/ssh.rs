@@ -82,15 +82,28 @@ fn unknown_keys_and_passwords_are_refused() {
     let stranger = keygen(rig.dir.path(), "stranger");
     let out = rig.run(&stranger, &[], &["json"]);
     assert_eq!(out.status.code(), Some(255));
-    assert!(stderr(&out).contains("Permission denied (publickey)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Permission denied (publickey)"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = rig.run(
         &rig.key,
-        &["-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive"],
+        &[
+            "-o",
+            "PubkeyAuthentication=no",
+            "-o",
+            "PreferredAuthentications=password,keyboard-interactive",
+        ],
         &["json"],
     );
     assert_eq!(out.status.code(), Some(255));
-    assert!(stderr(&out).contains("Permission denied (publickey)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Permission denied (publickey)"),
+        "{}",
+        stderr(&out)
+    );
     assert!(rig.ssh.log_text().contains("unknown key refused"));
 }
 
@@ -100,29 +113,59 @@ fn commands_subsystems_and_forwards_are_refused() {
     // `ssh host ls`: the exec request is refused.
     let out = rig.run(&rig.key, &[], &["ls"]);
     assert_ne!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("exec request failed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("exec request failed"),
+        "{}",
+        stderr(&out)
+    );
 
     // sftp: the subsystem request is refused.
     let mut sftp = Command::new("sftp");
-    sftp.args(["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes"])
-        .args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
-        .arg("-i")
-        .arg(&rig.key)
-        .arg("-P")
-        .arg(rig.ssh.port.to_string())
-        .arg("127.0.0.1");
+    sftp.args([
+        "-F",
+        "/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+    ])
+    .args([
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+    ])
+    .arg("-i")
+    .arg(&rig.key)
+    .arg("-P")
+    .arg(rig.ssh.port.to_string())
+    .arg("127.0.0.1");
     let out = common::output_within(sftp, Duration::from_secs(30));
     assert_ne!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("subsystem request failed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("subsystem request failed"),
+        "{}",
+        stderr(&out)
+    );
 
     // -R: the server refuses the tcpip-forward request.
     let out = rig.run(
         &rig.key,
-        &["-N", "-o", "ExitOnForwardFailure=yes", "-R", "0:127.0.0.1:9"],
+        &[
+            "-N",
+            "-o",
+            "ExitOnForwardFailure=yes",
+            "-R",
+            "0:127.0.0.1:9",
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(255));
-    assert!(stderr(&out).contains("forwarding failed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("forwarding failed"),
+        "{}",
+        stderr(&out)
+    );
 
     // -L: each forwarded connection's channel open is refused.
     let local = testkit::free_port().expect("port");
@@ -143,7 +186,8 @@ fn commands_subsystems_and_forwards_are_refused() {
         Duration::from_secs(10)
     ));
     let mut conn = std::net::TcpStream::connect(("127.0.0.1", local)).expect("connect");
-    conn.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     let mut buf = [0u8; 16];
     let n = std::io::Read::read(&mut conn, &mut buf).unwrap_or(0);
     assert_eq!(n, 0, "the forwarded connection is closed, not served");
@@ -169,7 +213,11 @@ fn commands_subsystems_and_forwards_are_refused() {
     let forward_agent = format!("ForwardAgent={}", sock.display());
     let out = rig.run(&rig.key, &["-o", &forward_agent], &["ls"]);
     assert_ne!(out.status.code(), Some(0));
-    assert!(rig.wait_log("agent forwarding refused", 1, Duration::from_secs(5)), "{}", rig.ssh.log_text());
+    assert!(
+        rig.wait_log("agent forwarding refused", 1, Duration::from_secs(5)),
+        "{}",
+        rig.ssh.log_text()
+    );
 }
 
 #[test]
@@ -185,15 +233,38 @@ fn the_monitor_in_tmux_shows_live_events_resizes_and_q_exits_zero() {
         rig.ssh.port,
         status.display()
     );
-    let out = tmux.cmd(&["new-session", "-d", "-s", "t", "-x", "100", "-y", "30", &ssh]);
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &ssh,
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     wait_started(&rig, 1);
-    assert!(tmux.wait_for("live", Duration::from_secs(20)), "no live state:\n{}", tmux.capture());
+    assert!(
+        tmux.wait_for("live", Duration::from_secs(20)),
+        "no live state:\n{}",
+        tmux.capture()
+    );
     rig.publish(0, 5);
-    assert!(tmux.wait_for("count", Duration::from_secs(20)), "no events:\n{}", tmux.capture());
+    assert!(
+        tmux.wait_for("count", Duration::from_secs(20)),
+        "no events:\n{}",
+        tmux.capture()
+    );
 
     // Wider: the monitor re-lays to the new width.
-    let widest = |s: &str| s.lines().map(|l| l.trim_end().chars().count()).max().unwrap_or(0);
+    let widest = |s: &str| {
+        s.lines()
+            .map(|l| l.trim_end().chars().count())
+            .max()
+            .unwrap_or(0)
+    };
     assert!(widest(&tmux.capture()) <= 100);
     let out = tmux.cmd(&["resize-window", "-t", "t", "-x", "140", "-y", "40"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -201,7 +272,11 @@ fn the_monitor_in_tmux_shows_live_events_resizes_and_q_exits_zero() {
     while widest(&tmux.capture()) <= 100 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(widest(&tmux.capture()) > 100, "not re-laid:\n{}", tmux.capture());
+    assert!(
+        widest(&tmux.capture()) > 100,
+        "not re-laid:\n{}",
+        tmux.capture()
+    );
 
     tmux.cmd(&["send-keys", "-t", "t", "q"]);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -211,9 +286,18 @@ fn the_monitor_in_tmux_shows_live_events_resizes_and_q_exits_zero() {
     let text = std::fs::read_to_string(&status).unwrap_or_default();
     assert_eq!(text.trim(), "EXIT=0");
     // The alternate screen was left: the shell's line is on the main screen.
-    assert!(tmux.capture().contains("EXIT") || tmux.cmd(&["display", "-p", "-t", "t", "#{alternate_on}"]).stdout.starts_with(b"0"));
+    assert!(
+        tmux.capture().contains("EXIT")
+            || tmux
+                .cmd(&["display", "-p", "-t", "t", "#{alternate_on}"])
+                .stdout
+                .starts_with(b"0")
+    );
     assert!(rig.wait_log("session ended", 1, Duration::from_secs(5)));
-    assert!(rig.ssh.log_text().contains("reason=\"quit\"") || rig.ssh.log_text().contains("reason=quit"));
+    assert!(
+        rig.ssh.log_text().contains("reason=\"quit\"")
+            || rig.ssh.log_text().contains("reason=quit")
+    );
 }
 
 #[test]
@@ -249,13 +333,26 @@ fn a_stopped_client_does_not_slow_the_others() {
     for round in 0..10u64 {
         let ids: HashSet<String> = rig.publish(round * 1000, 1000).into_iter().collect();
         let started = Instant::now();
-        let got: HashSet<String> = live.collect(&ids, Duration::from_secs(20)).into_iter().collect();
-        assert!(ids.is_subset(&got), "round {round}: the live session missed events");
-        assert!(started.elapsed() < Duration::from_secs(10), "round {round} took {:?}", started.elapsed());
+        let got: HashSet<String> = live
+            .collect(&ids, Duration::from_secs(20))
+            .into_iter()
+            .collect();
+        assert!(
+            ids.is_subset(&got),
+            "round {round}: the live session missed events"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "round {round} took {:?}",
+            started.elapsed()
+        );
         all.extend(ids);
     }
     let rss = rss_kib(rig.ssh.child.id());
-    assert!(rss < 200 * 1024, "server RSS {rss} KiB after 10,000 events with a frozen viewer");
+    assert!(
+        rss < 200 * 1024,
+        "server RSS {rss} KiB after 10,000 events with a frozen viewer"
+    );
     frozen.child.signal("CONT").expect("cont");
     assert_eq!(all.len(), 10_000);
 }
@@ -293,7 +390,10 @@ fn the_host_key_is_private_and_the_same_after_a_restart() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&rig.host_key).expect("host key").permissions().mode();
+        let mode = std::fs::metadata(&rig.host_key)
+            .expect("host key")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let known = rig.dir.path().join("known_hosts");
@@ -308,18 +408,33 @@ fn the_host_key_is_private_and_the_same_after_a_restart() {
     };
     // The refused command still proves the host key was accepted (after auth).
     let out = check(&rig, "accept-new");
-    assert!(stderr(&out).contains("exec request failed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("exec request failed"),
+        "{}",
+        stderr(&out)
+    );
     let printed = rig.ssh.log_text();
     rig.restart_ssh();
     let out = check(&rig, "yes");
-    assert!(stderr(&out).contains("exec request failed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("exec request failed"),
+        "{}",
+        stderr(&out)
+    );
     // The fingerprint printed at start is the same on both starts.
     let prints: Vec<String> = rig
         .ssh
         .log_text()
         .lines()
         .chain(printed.lines())
-        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("SHA256:")).map(str::to_owned))
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find(|w| w.starts_with("SHA256:"))
+                .map(str::to_owned)
+        })
         .collect();
-    assert!(prints.len() >= 2 && prints.iter().all(|p| p == &prints[0]), "{prints:?}");
+    assert!(
+        prints.len() >= 2 && prints.iter().all(|p| p == &prints[0]),
+        "{prints:?}"
+    );
 }

@@ -94,7 +94,13 @@ impl Rig {
         let public = std::fs::read_to_string(key.with_extension("pub")).expect("pub");
         std::fs::write(&authorized, public).expect("authorized_keys");
         let host_key = dir.path().join("host_key");
-        let ssh = Self::ssh_on(&bridge, free_port().expect("port"), &authorized, &host_key, dir.path());
+        let ssh = Self::ssh_on(
+            &bridge,
+            free_port().expect("port"),
+            &authorized,
+            &host_key,
+            dir.path(),
+        );
         Rig {
             redis,
             bridge,
@@ -146,7 +152,13 @@ impl Rig {
         let port = self.ssh.port;
         self.ssh.child.signal("TERM").expect("term");
         let _ = self.ssh.child.wait_timeout(Duration::from_secs(10));
-        self.ssh = Self::ssh_on(&self.bridge, port, &self.authorized, &self.host_key, self.dir.path());
+        self.ssh = Self::ssh_on(
+            &self.bridge,
+            port,
+            &self.authorized,
+            &self.host_key,
+            self.dir.path(),
+        );
     }
 
     /// SIGKILLs the bridge and starts a new one on the same port.
@@ -161,19 +173,31 @@ impl Rig {
     /// checked (the first `-o` of a name wins, so callers add theirs first).
     pub fn ssh(&self, key: &Path) -> Command {
         let mut cmd = self.ssh_checked(key);
-        cmd.args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]);
+        cmd.args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ]);
         cmd
     }
 
     /// `ssh` to the server with `key`, no agent, no config, no host key options.
     pub fn ssh_checked(&self, key: &Path) -> Command {
         let mut cmd = Command::new("ssh");
-        cmd.args(["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes"])
-            .args(["-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"])
-            .arg("-i")
-            .arg(key)
-            .arg("-p")
-            .arg(self.ssh.port.to_string());
+        cmd.args([
+            "-F",
+            "/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+        ])
+        .args(["-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"])
+        .arg("-i")
+        .arg(key)
+        .arg("-p")
+        .arg(self.ssh.port.to_string());
         cmd
     }
 
@@ -236,7 +260,10 @@ pub fn output_within(mut cmd: Command, limit: Duration) -> Output {
     let pid = child.id();
     let killer = std::thread::spawn(move || {
         std::thread::sleep(limit);
-        let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(pid.to_string())
+            .status();
     });
     let out = child.wait_with_output().expect("ssh output");
     drop(killer);
