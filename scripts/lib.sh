@@ -33,7 +33,7 @@ ensure_redis_server() {
 # end-to-end test; openssl makes the TLS test's certificates.
 ensure_test_tools() {
     ensure_redis_server
-    ensure_commands tmux:tmux openssl:openssl
+    ensure_commands tmux:tmux openssl:openssl ssh:openssh-client
 }
 
 ensure_cargo() {

@@ -137,7 +137,7 @@ async fn main() -> ExitCode {
     config.zone = zone;
     config.recording = cli.record.as_ref().map(|p| p.display().to_string());
     config.prices = prices;
-    config.export_dir = cli.export_dir.clone();
+    config.export_dir = Some(cli.export_dir.clone());
     let app = App::new(config);
     let result = tui::run(app, rx, cancel.clone(), recorder).await;
     cancel.cancel();

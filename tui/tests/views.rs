@@ -249,7 +249,7 @@ fn export_writes_the_runs_events_as_json_lines() {
     let mut a = app(false, 120, 40);
     a.view = {
         let mut v = orchestrator_tui::app::View::new(orchestrator_tui::app::ViewConfig {
-            export_dir: dir.path().to_path_buf(),
+            export_dir: Some(dir.path().to_path_buf()),
             size: (120, 40),
             ..Default::default()
         });

@@ -67,7 +67,7 @@ pub struct AppConfig {
     /// `--prices`: prices for the cost column.
     pub prices: Option<std::sync::Arc<prices::Prices>>,
     /// `--export-dir`: where `e` writes a run's events.
-    pub export_dir: std::path::PathBuf,
+    pub export_dir: Option<std::path::PathBuf>,
 }
 
 impl AppConfig {
@@ -80,7 +80,7 @@ impl AppConfig {
             source,
             recording: None,
             prices: None,
-            export_dir: std::path::PathBuf::from("."),
+            export_dir: Some(std::path::PathBuf::from(".")),
         }
     }
 }

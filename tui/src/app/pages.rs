@@ -126,8 +126,9 @@ pub struct Pages {
     pub reasoning: bool,
     /// Prices for the cost column.
     pub prices: Option<Arc<Prices>>,
-    /// Where `e` writes.
-    pub export_dir: PathBuf,
+    /// Where `e` writes; `None` for a read-only viewer (an SSH session must
+    /// not write files on the server).
+    pub export_dir: Option<PathBuf>,
 }
 
 /// The runs view's lines: top-level runs in `sort` order, each unfolded
@@ -384,9 +385,10 @@ impl Pages {
                     }
                     KeyCode::Char('e') => {
                         let run = self.transcript.as_ref().and_then(|id| runs.get(id));
-                        *flash = Some(match run {
-                            None => "the run is no longer held".into(),
-                            Some(run) => match export(feed, run, &self.export_dir) {
+                        *flash = Some(match (run, &self.export_dir) {
+                            (_, None) => "export is off in this session (read-only)".into(),
+                            (None, _) => "the run is no longer held".into(),
+                            (Some(run), Some(dir)) => match export(feed, run, dir) {
                                 Ok(path) => format!("wrote {}", path.display()),
                                 Err(e) => format!("export failed: {e}"),
                             },

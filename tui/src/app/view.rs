@@ -59,7 +59,7 @@ pub struct ViewConfig {
     /// `--prices`: the cost column's prices.
     pub prices: Option<Arc<Prices>>,
     /// `--export-dir`: where `e` writes a run.
-    pub export_dir: PathBuf,
+    pub export_dir: Option<PathBuf>,
 }
 
 impl Default for ViewConfig {
@@ -70,7 +70,7 @@ impl Default for ViewConfig {
             recording: None,
             size: (80, 24),
             prices: None,
-            export_dir: PathBuf::from("."),
+            export_dir: Some(PathBuf::from(".")),
         }
     }
 }

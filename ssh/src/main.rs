@@ -1,0 +1,110 @@
+//! `orchestrator-ssh`: serves the monitor over SSH to every viewer with an
+//! authorized key. See the crate README for flags, keys and what it refuses.
+
+mod cli;
+mod input;
+mod keys;
+mod server;
+mod session;
+mod upstream;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+use clap::Parser;
+use color_eyre::eyre::{WrapErr, eyre};
+use orchestrator_tui::client::ClientConfig;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::Cli;
+use crate::keys::{AuthorizedFile, fingerprint, load_or_create_host_key};
+use crate::server::{ConnectRate, Shared};
+use crate::upstream::Upstream;
+
+#[tokio::main]
+async fn main() -> color_eyre::Result<()> {
+    color_eyre::install()?;
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,russh=warn".into()),
+        )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+
+    let (host_key, created) = load_or_create_host_key(&cli.host_key)?;
+    let print = fingerprint(host_key.public_key());
+    println!(
+        "orchestrator-ssh: host key {print} ({} {})",
+        if created { "created" } else { "loaded" },
+        cli.host_key.display()
+    );
+    let path = cli
+        .authorized_keys
+        .clone()
+        .or_else(AuthorizedFile::default_path)
+        .ok_or_else(|| eyre!("no --authorized-keys and no HOME to find ~/.ssh/authorized_keys"))?;
+    let authorized = AuthorizedFile::new(path);
+    let count = authorized.count().wrap_err("the authorized keys file")?;
+    tracing::info!(file = %authorized.path().display(), keys = count, "authorized keys");
+
+    let mut client = ClientConfig::new(&cli.url)?;
+    client.token = cli.token.clone();
+    let cancel = CancellationToken::new();
+    let upstream = Upstream::spawn(client, cli.max_events, cancel.child_token());
+
+    let listener = tokio::net::TcpListener::bind(cli.listen)
+        .await
+        .wrap_err_with(|| format!("cannot listen on {}", cli.listen))?;
+    let local = listener.local_addr()?;
+    println!(
+        "orchestrator-ssh: listening on {local}; ssh -p {} {}",
+        local.port(),
+        local.ip()
+    );
+    tracing::info!(listen = %local, bridge = %upstream.label, "serving the monitor over SSH");
+
+    let shared = Arc::new(Shared {
+        upstream,
+        authorized,
+        sessions: Arc::new(AtomicUsize::new(0)),
+        max_sessions: cli.max_sessions as usize,
+    });
+    let config = Arc::new(server::config(host_key, cli.idle_timeout));
+    let server = tokio::spawn(server::serve(
+        listener,
+        config,
+        shared,
+        ConnectRate::new(cli.connect_rate),
+        cancel.clone(),
+    ));
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    cancel.cancel();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
+    Ok(())
+}
+
+/// SIGTERM, SIGINT or SIGHUP.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
