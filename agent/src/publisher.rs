@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use orchestrator_events::event::ErrorEvent;
 use orchestrator_events::publish::{Target, publish_batch, script};
-use orchestrator_events::{Event, EventKind};
+use orchestrator_events::{Backoff, Event, EventKind};
 use redis::aio::MultiplexedConnection;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -160,7 +160,7 @@ impl Publisher {
             conn: None,
             in_flight: Vec::new(),
             in_doubt: false,
-            backoff: Duration::ZERO,
+            failures: 0,
             down_since: None,
         };
         let task = tokio::spawn(worker.run());
@@ -253,7 +253,8 @@ struct Worker {
     in_flight: Vec<String>,
     /// The last attempt to send `in_flight` may have reached Redis.
     in_doubt: bool,
-    backoff: Duration,
+    /// Failed attempts since Redis last answered: the backoff's attempt number.
+    failures: u32,
     down_since: Option<Instant>,
 }
 
@@ -453,7 +454,7 @@ impl Worker {
         self.shared
             .in_flight
             .store(self.in_flight.len(), Ordering::Relaxed);
-        self.backoff = Duration::ZERO;
+        self.failures = 0;
         if !self.shared.connected.swap(true, Ordering::Relaxed) {
             *lock(&self.shared.last_error) = None;
             match self.down_since.take() {
@@ -489,14 +490,14 @@ impl Worker {
     }
 
     async fn sleep_backoff(&mut self) {
-        self.backoff = if self.backoff.is_zero() {
-            self.options.backoff_min
-        } else {
-            (self.backoff * 2).min(self.options.backoff_max)
+        self.failures = self.failures.saturating_add(1);
+        let backoff = Backoff {
+            initial: self.options.backoff_min,
+            max: self.options.backoff_max,
+            factor: 2.0,
         };
-        // Jitter keeps several agents from reconnecting in lockstep.
-        let jitter = rand::random_range(0.8..1.2);
-        let delay = self.backoff.mul_f64(jitter);
+        // Jitter (±20 %) keeps several agents from reconnecting in lockstep.
+        let delay = backoff.spread(self.failures, 0.2);
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             // While closing, still retry until `shutdown`'s grace runs out.

@@ -12,12 +12,14 @@
 //! - [`frame`]: frames the bridge itself sends (`bridge_hello`, `bridge_status`).
 //! - [`resume`]: the client half of gapless resume — a stream [`Position`] and a
 //!   [`Resumer`] that judges each frame and builds the reconnect query.
+//! - [`backoff`]: exponential backoff with jitter, the one retry delay.
 //! - [`clock`]: the one wall clock, Unix seconds now.
 //! - [`config`]: default names and ports, so every binary agrees.
 //! - `publish` (feature `redis`): the one server-side step that appends an event
 //!   to the stream and publishes it with its stream id.
 //! - `tls` (feature `redis`): the rustls crypto provider for `rediss://` URLs.
 
+pub mod backoff;
 pub mod clock;
 pub mod config;
 pub mod event;
@@ -31,6 +33,7 @@ pub mod resume;
 #[cfg(feature = "redis")]
 pub mod tls;
 
+pub use backoff::Backoff;
 pub use event::{Event, EventKind, ParseError};
 pub use filter::Filter;
 pub use frame::{BridgeHello, BridgeStatus, StatusKind};
