@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use orchestrator_events::event::ErrorEvent;
-use orchestrator_events::publish::{Target, publish_batch, script};
+use orchestrator_events::publish::{Target, publish_batch, script, strip_id};
 use orchestrator_events::{Backoff, Event, EventKind};
 use redis::aio::MultiplexedConnection;
 use tokio::sync::Notify;
@@ -506,30 +506,9 @@ impl Worker {
     }
 }
 
-/// `{"id":"…",REST` → `{REST`: the body as it was sent, for comparison.
-fn strip_id(frame: &str) -> Option<String> {
-    let rest = frame.strip_prefix("{\"id\":\"")?;
-    let end = rest.find('"')?;
-    let after = &rest[end + 1..];
-    if after == "}" {
-        return Some("{}".into());
-    }
-    after.strip_prefix(',').map(|tail| format!("{{{tail}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn strip_id_gives_back_the_body_as_sent() {
-        assert_eq!(
-            strip_id(r#"{"id":"1-0","type":"x","a":1}"#).as_deref(),
-            Some(r#"{"type":"x","a":1}"#)
-        );
-        assert_eq!(strip_id(r#"{"id":"1-0"}"#).as_deref(), Some("{}"));
-        assert_eq!(strip_id(r#"{"type":"x"}"#), None);
-    }
 
     #[tokio::test]
     async fn full_buffer_drops_the_oldest_and_counts() {
