@@ -17,6 +17,7 @@
 //! - [`config`]: default names and ports, so every binary agrees.
 //! - `publish` (feature `redis`): the one server-side step that appends an event
 //!   to the stream and publishes it with its stream id.
+//! - `time` (feature `time`): formatting Unix times (RFC 3339, clock, time zone).
 //! - `tls` (feature `redis`): the rustls crypto provider for `rediss://` URLs.
 
 pub mod backoff;
@@ -30,6 +31,8 @@ pub mod peek;
 #[cfg(feature = "redis")]
 pub mod publish;
 pub mod resume;
+#[cfg(feature = "time")]
+pub mod time;
 #[cfg(feature = "redis")]
 pub mod tls;
 
