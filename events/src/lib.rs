@@ -13,6 +13,7 @@
 //! - [`resume`]: the client half of gapless resume — a stream [`Position`] and a
 //!   [`Resumer`] that judges each frame and builds the reconnect query.
 //! - [`backoff`]: exponential backoff with jitter, the one retry delay.
+//! - `cli` (feature `cli`): a usage error as one line with a hint, exit 2.
 //! - [`clock`]: the one wall clock, Unix seconds now.
 //! - [`config`]: default names and ports, so every binary agrees.
 //! - `publish` (feature `redis`): the one server-side step that appends an event
@@ -21,6 +22,8 @@
 //! - `tls` (feature `redis`): the rustls crypto provider for `rediss://` URLs.
 
 pub mod backoff;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod event;

@@ -5,7 +5,6 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
 use orchestrator_tui::app::{App, AppConfig, Source};
 use orchestrator_tui::cli::Cli;
 use orchestrator_tui::client::{ClientConfig, ClientEvent};
@@ -25,7 +24,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = orchestrator_events::cli::parse_or_exit("orchestrator-tui");
 
     let format = match (cli.plain, cli.json) {
         (true, _) => Some(Format::Plain),
