@@ -214,26 +214,9 @@ pub fn fail(program: &str, message: &str) -> ! {
     std::process::exit(2);
 }
 
-/// Parses the command line of `program`. `--help` and `--version` print and
-/// exit 0; any other problem is one line (clap's first, with a pointer to
-/// `--help`) and exit code 2.
-pub fn parse_or_exit<T: Parser>(program: &str) -> T {
-    match T::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => match e.kind() {
-            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                let _ = e.print();
-                std::process::exit(0);
-            }
-            _ => {
-                let text = e.to_string();
-                let line = text.lines().next().unwrap_or("invalid arguments");
-                let line = line.strip_prefix("error: ").unwrap_or(line);
-                fail(program, &format!("{line} (see --help)"))
-            }
-        },
-    }
-}
+/// Parses the command line of `program`: the one usage-error handling every
+/// binary shares (see [`orchestrator_events::cli`]).
+pub use orchestrator_events::cli::parse_or_exit;
 
 #[cfg(test)]
 mod tests {

@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use orchestrator_events::event::ErrorEvent;
-use orchestrator_events::publish::{Target, publish_batch, script};
-use orchestrator_events::{Event, EventKind};
+use orchestrator_events::publish::{Target, publish_batch, script, strip_id};
+use orchestrator_events::{Backoff, Event, EventKind};
 use redis::aio::MultiplexedConnection;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -167,7 +167,7 @@ impl Publisher {
             conn: None,
             in_flight: Vec::new(),
             in_doubt: false,
-            backoff: Duration::ZERO,
+            failures: 0,
             down_since: None,
         };
         let task = tokio::spawn(worker.run());
@@ -264,7 +264,8 @@ struct Worker {
     in_flight: Vec<String>,
     /// The last attempt to send `in_flight` may have reached Redis.
     in_doubt: bool,
-    backoff: Duration,
+    /// Failed attempts since Redis last answered: the backoff's attempt number.
+    failures: u32,
     down_since: Option<Instant>,
 }
 
@@ -464,7 +465,7 @@ impl Worker {
         self.shared
             .in_flight
             .store(self.in_flight.len(), Ordering::Relaxed);
-        self.backoff = Duration::ZERO;
+        self.failures = 0;
         if !self.shared.connected.swap(true, Ordering::Relaxed) {
             *lock(&self.shared.last_error) = None;
             match self.down_since.take() {
@@ -500,14 +501,14 @@ impl Worker {
     }
 
     async fn sleep_backoff(&mut self) {
-        self.backoff = if self.backoff.is_zero() {
-            self.options.backoff_min
-        } else {
-            (self.backoff * 2).min(self.options.backoff_max)
+        self.failures = self.failures.saturating_add(1);
+        let backoff = Backoff {
+            initial: self.options.backoff_min,
+            max: self.options.backoff_max,
+            factor: 2.0,
         };
-        // Jitter keeps several agents from reconnecting in lockstep.
-        let jitter = rand::random_range(0.8..1.2);
-        let delay = self.backoff.mul_f64(jitter);
+        // Jitter (±20 %) keeps several agents from reconnecting in lockstep.
+        let delay = backoff.spread(self.failures, 0.2);
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             // While closing, still retry until `shutdown`'s grace runs out.
@@ -516,30 +517,9 @@ impl Worker {
     }
 }
 
-/// `{"id":"…",REST` → `{REST`: the body as it was sent, for comparison.
-fn strip_id(frame: &str) -> Option<String> {
-    let rest = frame.strip_prefix("{\"id\":\"")?;
-    let end = rest.find('"')?;
-    let after = &rest[end + 1..];
-    if after == "}" {
-        return Some("{}".into());
-    }
-    after.strip_prefix(',').map(|tail| format!("{{{tail}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn strip_id_gives_back_the_body_as_sent() {
-        assert_eq!(
-            strip_id(r#"{"id":"1-0","type":"x","a":1}"#).as_deref(),
-            Some(r#"{"type":"x","a":1}"#)
-        );
-        assert_eq!(strip_id(r#"{"id":"1-0"}"#).as_deref(), Some("{}"));
-        assert_eq!(strip_id(r#"{"type":"x"}"#), None);
-    }
 
     #[tokio::test]
     async fn full_buffer_drops_the_oldest_and_counts() {

@@ -18,23 +18,9 @@ pub fn fail(program: &str, code: i32, message: impl std::fmt::Display) -> ! {
     std::process::exit(code)
 }
 
-/// Parses the command line; a usage error is one line and exit code 2
-/// (`--help` and `--version` print and exit 0 as usual).
-pub fn parse_or_exit<T: clap::Parser>(program: &str) -> T {
-    match T::try_parse() {
-        Ok(cli) => cli,
-        Err(e) if e.use_stderr() => {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            fail(
-                program,
-                2,
-                format_args!("{} (see --help)", first.trim_start_matches("error: ")),
-            )
-        }
-        Err(e) => e.exit(),
-    }
-}
+/// Parses the command line: the one usage-error handling every binary shares
+/// (see [`orchestrator_events::cli`]).
+pub use orchestrator_events::cli::parse_or_exit;
 
 /// Logs to stderr (`RUST_LOG`, default `info`), so stdout carries only results.
 pub fn init_tracing() {

@@ -162,23 +162,7 @@ fn fail(code: i32, message: impl std::fmt::Display) -> ! {
 }
 
 fn main() {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => match e.kind() {
-            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                e.exit()
-            }
-            _ => {
-                let rendered = e.to_string();
-                let first = rendered
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid arguments")
-                    .trim_start_matches("error: ");
-                fail(2, format_args!("{first} (see --help)"))
-            }
-        },
-    };
+    let cli: Cli = orchestrator_events::cli::parse_or_exit("orchestrator-bridge");
     let listen = cli.listen;
     let config = cli.into_config();
     if let Err(e) = config.validate() {

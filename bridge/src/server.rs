@@ -112,8 +112,8 @@ pub async fn run(
 /// (Linux copies `TCP_NODELAY` from the listening socket to accepted ones;
 /// warp's acceptor offers no hook to set it per connection). Frames are small
 /// and already batched per flush, so waiting for an ACK before sending the next
-/// one only adds latency: measured with `bench/examples/nodelay_ab.rs`, p99 at
-/// 100 clients × 10,000 ev/s went from 25 ms to 5.6 ms. Failing to set it costs
+/// one only adds latency (measured with `bench/examples/nodelay_ab.rs`; the
+/// numbers are in BENCHMARKS.md). Failing to set it costs
 /// latency, not correctness, so it is logged, not fatal.
 fn disable_nagle(listener: &TcpListener) {
     if let Err(e) = socket2::SockRef::from(listener).set_tcp_nodelay(true) {

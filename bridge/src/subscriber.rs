@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use orchestrator_events::Backoff;
 use orchestrator_events::config::redact_url;
 use orchestrator_events::{BridgeStatus, StatusKind};
 use tokio::time::timeout;
@@ -165,12 +166,15 @@ async fn pump(shared: &Shared, pubsub: redis::aio::PubSub) -> &'static str {
 }
 
 /// Capped exponential backoff with jitter: `base·2^failures`, at most `cap`,
-/// then a random point in its upper half, so many bridges do not retry in step.
+/// then a random point in its upper half, so many bridges do not retry in step
+/// (the shared [`Backoff`] with equal jitter).
 pub fn backoff(failures: u32, cap: Duration) -> Duration {
-    let exp = BACKOFF_BASE.saturating_mul(1u32 << failures.min(16));
-    let ceiling = exp.min(cap);
-    let half = ceiling / 2;
-    half + half.mul_f64(rand::random::<f64>())
+    Backoff {
+        initial: BACKOFF_BASE,
+        max: cap,
+        factor: 2.0,
+    }
+    .delay(failures.saturating_add(1))
 }
 
 /// A Redis error as text, with the URL's password removed in case the client

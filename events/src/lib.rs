@@ -12,13 +12,19 @@
 //! - [`frame`]: frames the bridge itself sends (`bridge_hello`, `bridge_status`).
 //! - [`resume`]: the client half of gapless resume — a stream [`Position`] and a
 //!   [`Resumer`] that judges each frame and builds the reconnect query.
+//! - [`backoff`]: exponential backoff with jitter, the one retry delay.
+//! - `cli` (feature `cli`): a usage error as one line with a hint, exit 2.
 //! - [`clock`]: the one wall clock, Unix seconds now.
 //! - [`config`]: default names and ports, so every binary agrees.
 //! - [`truncate`]: caps on large fields and the additive `truncated` object.
 //! - `publish` (feature `redis`): the one server-side step that appends an event
 //!   to the stream and publishes it with its stream id.
+//! - `time` (feature `time`): formatting Unix times (RFC 3339, clock, time zone).
 //! - `tls` (feature `redis`): the rustls crypto provider for `rediss://` URLs.
 
+pub mod backoff;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod event;
@@ -29,10 +35,13 @@ pub mod peek;
 #[cfg(feature = "redis")]
 pub mod publish;
 pub mod resume;
+#[cfg(feature = "time")]
+pub mod time;
 #[cfg(feature = "redis")]
 pub mod tls;
 pub mod truncate;
 
+pub use backoff::Backoff;
 pub use event::{Event, EventKind, ParseError};
 pub use filter::Filter;
 pub use frame::{BridgeHello, BridgeStatus, StatusKind};

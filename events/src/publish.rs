@@ -72,6 +72,21 @@ pub async fn publish_batch<C: ConnectionLike>(
         .collect()
 }
 
+/// The inverse of the script's splice: a frame as stored or published
+/// (`{"id":"…",REST`) back to the body as it was handed to [`publish_batch`]
+/// (`{REST`), so a sender can tell which of its events landed. `None` when the
+/// frame does not start with the id the script writes (someone else's entry).
+/// Kept beside `publish.lua` so the frame's shape is defined in one place.
+pub fn strip_id(frame: &str) -> Option<String> {
+    let rest = frame.strip_prefix("{\"id\":\"")?;
+    let end = rest.find('"')?;
+    let after = &rest[end + 1..];
+    if after == "}" {
+        return Some("{}".into());
+    }
+    after.strip_prefix(',').map(|tail| format!("{{{tail}"))
+}
+
 /// Which end of the stream [`read_stream`] starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamEnd {
@@ -117,4 +132,19 @@ pub async fn read_stream<C: ConnectionLike>(
             Some((id, frame))
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_id_gives_back_the_body_as_sent() {
+        assert_eq!(
+            strip_id(r#"{"id":"1-0","type":"x","a":1}"#).as_deref(),
+            Some(r#"{"type":"x","a":1}"#)
+        );
+        assert_eq!(strip_id(r#"{"id":"1-0"}"#).as_deref(), Some("{}"));
+        assert_eq!(strip_id(r#"{"type":"x"}"#), None);
+    }
 }

@@ -11,7 +11,6 @@ mod upstream;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
-use clap::Parser;
 use color_eyre::eyre::{WrapErr, eyre};
 use orchestrator_tui::client::ClientConfig;
 use tokio_util::sync::CancellationToken;
@@ -24,7 +23,7 @@ use crate::upstream::Upstream;
 #[tokio::main]
 async fn main() -> color_eyre::Result<()> {
     color_eyre::install()?;
-    let cli = Cli::parse();
+    let cli: Cli = orchestrator_events::cli::parse_or_exit("orchestrator-ssh");
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

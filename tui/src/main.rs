@@ -5,7 +5,6 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
 use orchestrator_tui::app::prices::Prices;
 use orchestrator_tui::app::{App, AppConfig, Source};
 use orchestrator_tui::cli::Cli;
@@ -26,7 +25,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = orchestrator_events::cli::parse_or_exit("orchestrator-tui");
 
     let format = match (cli.plain, cli.json) {
         _ if cli.runs && cli.json => Some(Format::Json),

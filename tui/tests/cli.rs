@@ -98,6 +98,34 @@ async fn user_errors_are_one_line_with_exit_code_2() {
 }
 
 #[tokio::test]
+async fn a_flag_error_is_clap_s_first_line_with_a_hint_to_help() {
+    for (args, needle) in [
+        (
+            vec!["--no-such-flag"],
+            "unexpected argument '--no-such-flag'",
+        ),
+        (vec!["--plain", "--json"], "cannot be used with"),
+        (vec!["--max-events", "0"], "--max-events"),
+    ] {
+        let out = output(&args).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: one line: {stderr}");
+        let line = stderr.trim_end();
+        assert!(line.starts_with("orchestrator-tui: "), "{args:?}: {line}");
+        assert!(line.contains(needle), "{args:?}: {line}");
+        assert!(line.ends_with("(see --help)"), "{args:?}: {line}");
+        assert!(!line.contains("Usage:"), "{args:?}: {line}");
+    }
+    let help = output(&["--help"]).await;
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage:"));
+    let version = output(&["--version"]).await;
+    assert_eq!(version.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&version.stdout).contains("orchestrator-tui"));
+}
+
+#[tokio::test]
 async fn plain_prints_one_human_line_per_event() {
     let mut server = Server::start().await;
     let mut child = cmd(&[

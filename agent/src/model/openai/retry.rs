@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use orchestrator_events::Backoff;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
@@ -22,8 +23,12 @@ pub fn retryable(status: StatusCode) -> bool {
 
 /// How long to wait before retry number `attempt` (0 for the first retry).
 pub fn wait(attempt: u32, headers: &HeaderMap) -> Duration {
-    let wait = retry_after(headers)
-        .unwrap_or_else(|| BASE_WAIT.saturating_mul(2u32.saturating_pow(attempt)));
+    let backoff = Backoff {
+        initial: BASE_WAIT,
+        max: MAX_WAIT,
+        factor: 2.0,
+    };
+    let wait = retry_after(headers).unwrap_or_else(|| backoff.ceiling(attempt.saturating_add(1)));
     wait.min(MAX_WAIT)
 }
 
