@@ -48,8 +48,12 @@ pub struct Config {
     pub queue_bytes: usize,
     /// Spans whose parent the ingest remembers, to find runs across requests.
     pub span_index: usize,
-    /// How long shutdown keeps publishing what was accepted.
+    /// How long shutdown keeps publishing what was accepted, and how long it
+    /// waits for requests in progress.
     pub drain: Duration,
+    /// Deadlines and bounds of the HTTP connections, so that slow and silent
+    /// peers cannot hold the process's descriptors.
+    pub http: orchestrator_serve::Limits,
 }
 
 impl Default for Config {
@@ -62,6 +66,7 @@ impl Default for Config {
             queue_bytes: 128 * 1024 * 1024,
             span_index: 100_000,
             drain: Duration::from_secs(5),
+            http: orchestrator_serve::Limits::default(),
         }
     }
 }
@@ -75,6 +80,9 @@ pub enum ConfigError {
     /// A size or name is zero or empty.
     #[error("invalid setting {0}: must not be zero or empty")]
     Invalid(&'static str),
+    /// A connection deadline or bound is zero.
+    #[error("invalid setting {0}: {1}")]
+    Http(&'static str, &'static str),
 }
 
 impl Config {
@@ -93,6 +101,9 @@ impl Config {
                 return Err(ConfigError::Invalid(name));
             }
         }
+        self.http
+            .validate()
+            .map_err(|e| ConfigError::Http(e.name, e.reason))?;
         redis::Client::open(self.redis_url.as_str())
             .map_err(|e| ConfigError::RedisUrl(redact_url(&self.redis_url), e.to_string()))
     }
@@ -117,7 +128,9 @@ pub async fn run(
         token: config.token.clone(),
         body_limit: config.body_limit,
         redis_display: redact_url(&config.redis_url),
+        http: Arc::new(orchestrator_serve::ConnStats::new()),
     };
+    orchestrator_serve::fdlimit::raise_and_log("ingest", config.http.max_pending as u64 + 64);
     tracing::info!(
         listen = ?listener.local_addr().ok(),
         redis = %shared.redis_display,
@@ -132,11 +145,23 @@ pub async fn run(
         stop_publishing.clone(),
         config.drain,
     ));
-    warp::serve(server::routes(shared))
-        .incoming(listener)
-        .graceful(shutdown.clone().cancelled_owned())
-        .run()
-        .await;
+    // On shutdown the server closes idle connections at once and lets
+    // requests in progress finish (each still under the body deadline), for at
+    // most the drain time; then what was accepted is published.
+    let server = orchestrator_serve::serve(
+        listener,
+        warp::service(server::routes(shared.clone())),
+        config.http,
+        shared.http.clone(),
+        shutdown.clone(),
+    );
+    tokio::select! {
+        _ = server => {}
+        _ = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(config.drain).await;
+        } => tracing::warn!("some connections were still open after the drain time; closing"),
+    }
     stop_publishing.cancel();
     let _ = publisher.await;
     tracing::info!("ingest stopped");

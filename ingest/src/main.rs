@@ -55,6 +55,27 @@ struct Cli {
     /// Spans whose parent is remembered, to place children that arrive first.
     #[arg(long, env = "ORCH_INGEST_SPAN_INDEX", default_value_t = Config::default().span_index)]
     span_index: usize,
+
+    /// A connection must send its request head within this (from accept, or
+    /// from the first byte of a keep-alive request); closed beyond. E.g. 10s, 500ms.
+    #[arg(long, env = "ORCH_INGEST_HEADER_TIMEOUT", default_value = "10s", value_parser = defaults::parse_duration)]
+    header_timeout: Duration,
+
+    /// A request body must arrive within this after its head; closed beyond.
+    #[arg(long, env = "ORCH_INGEST_BODY_TIMEOUT", default_value = "30s", value_parser = defaults::parse_duration)]
+    body_timeout: Duration,
+
+    /// A keep-alive connection with no request is closed after this.
+    #[arg(long, env = "ORCH_INGEST_IDLE_TIMEOUT", default_value = "60s", value_parser = defaults::parse_duration)]
+    idle_timeout: Duration,
+
+    /// Open HTTP connections in total; new ones beyond are closed at once.
+    #[arg(long, env = "ORCH_INGEST_MAX_PENDING", default_value_t = orchestrator_serve::limits::DEFAULT_MAX_PENDING)]
+    max_pending: usize,
+
+    /// Open HTTP connections from one IP address; new ones beyond are closed at once.
+    #[arg(long, env = "ORCH_INGEST_MAX_PENDING_PER_IP", default_value_t = orchestrator_serve::limits::DEFAULT_MAX_PENDING_PER_IP)]
+    max_pending_per_ip: usize,
 }
 
 /// Prints one line and exits.
@@ -77,6 +98,13 @@ fn main() {
         body_limit: cli.body_limit,
         queue_bytes: cli.queue_bytes,
         span_index: cli.span_index,
+        http: orchestrator_serve::Limits {
+            header_timeout: cli.header_timeout,
+            body_timeout: cli.body_timeout,
+            idle_timeout: cli.idle_timeout,
+            max_pending: cli.max_pending,
+            max_pending_per_ip: cli.max_pending_per_ip,
+        },
         ..Config::default()
     };
     if let Err(e) = config.validate() {

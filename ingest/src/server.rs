@@ -38,6 +38,8 @@ pub struct Shared {
     pub body_limit: usize,
     /// The Redis URL with its password redacted, for `/healthz`.
     pub redis_display: String,
+    /// Connections accepted, pending and closed by reason, for `/metrics`.
+    pub http: Arc<orchestrator_serve::ConnStats>,
 }
 
 type Reply = warp::reply::Response;
@@ -243,10 +245,12 @@ pub fn routes(shared: Shared) -> impl Filter<Extract = (Reply,), Error = Infalli
                     b"missing or wrong bearer token\n".to_vec(),
                 );
             }
+            let mut text = shared.metrics.render();
+            text.push_str(&shared.http.render("ingest"));
             reply(
                 StatusCode::OK,
                 "text/plain; version=0.0.4",
-                shared.metrics.render().into_bytes(),
+                text.into_bytes(),
             )
         });
     traces
