@@ -11,8 +11,8 @@
 //! stalled head, and hyper has no body deadline at all; so the phases are
 //! tracked here, per connection, and the accept loop is this crate's.
 //!
-//! Used by the bridge and the agent, and meant for every HTTP server of the
-//! project. Layout:
+//! Used by every HTTP server of the project: the bridge, the agent and the
+//! OpenTelemetry ingest. Layout:
 //!
 //! - [`limits`]: the deadlines and bounds ([`Limits`]), with their defaults.
 //! - `watch`: which phase a connection is in and since when.
