@@ -210,8 +210,7 @@ impl Cli {
 /// Prints `<program>: error: <message>` on stderr and exits with code 2: the
 /// one-line user error every binary of this crate gives (no backtrace).
 pub fn fail(program: &str, message: &str) -> ! {
-    eprintln!("{program}: error: {message}");
-    std::process::exit(2);
+    orchestrator_events::cli::exit_with(program, 2, format_args!("error: {message}"))
 }
 
 /// Parses the command line of `program`: the one usage-error handling every

@@ -13,10 +13,7 @@ macro_rules! say {
 }
 
 /// Prints `<program>: <message>` on stderr and exits with `code`.
-pub fn fail(program: &str, code: i32, message: impl std::fmt::Display) -> ! {
-    eprintln!("{program}: {message}");
-    std::process::exit(code)
-}
+pub use orchestrator_events::cli::exit_with as fail;
 
 /// Parses the command line: the one usage-error handling every binary shares
 /// (see [`orchestrator_events::cli`]).
@@ -24,12 +21,5 @@ pub use orchestrator_events::cli::parse_or_exit;
 
 /// Logs to stderr (`RUST_LOG`, default `info`), so stdout carries only results.
 pub fn init_tracing() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+    orchestrator_events::process::init_logging("info");
 }

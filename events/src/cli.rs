@@ -26,6 +26,14 @@ pub fn parse_or_exit<T: Parser>(program: &str) -> T {
     }
 }
 
+/// Prints `<program>: <message>` on stderr and exits with `code`: the one
+/// way a binary ends on an error it cannot recover from (a taken port, a
+/// bad URL), with no backtrace.
+pub fn exit_with(program: &str, code: i32, message: impl std::fmt::Display) -> ! {
+    eprintln!("{program}: {message}");
+    std::process::exit(code)
+}
+
 /// The one line for a usage error: `<program>: <first line> (see --help)`.
 pub fn usage_line(program: &str, error: &clap::Error) -> String {
     let text = error.to_string();

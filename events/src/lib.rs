@@ -14,8 +14,11 @@
 //!   [`Resumer`] that judges each frame and builds the reconnect query.
 //! - [`backoff`]: exponential backoff with jitter, the one retry delay.
 //! - `cli` (feature `cli`): a usage error as one line with a hint, exit 2.
+//! - `process` (feature `cli`): the log subscriber and the stop signals of
+//!   every binary.
 //! - [`clock`]: the one wall clock, Unix seconds now.
 //! - [`config`]: default names and ports, so every binary agrees.
+//! - [`summary`]: the one-line summary of an event (monitor and listen).
 //! - [`truncate`]: caps on large fields and the additive `truncated` object.
 //! - `publish` (feature `redis`): the one server-side step that appends an event
 //!   to the stream and publishes it with its stream id.
@@ -32,9 +35,12 @@ pub mod filter;
 pub mod frame;
 pub mod id;
 pub mod peek;
+#[cfg(feature = "cli")]
+pub mod process;
 #[cfg(feature = "redis")]
 pub mod publish;
 pub mod resume;
+pub mod summary;
 #[cfg(feature = "time")]
 pub mod time;
 #[cfg(feature = "redis")]

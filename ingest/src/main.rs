@@ -80,8 +80,7 @@ struct Cli {
 
 /// Prints one line and exits.
 fn fail(code: i32, message: impl std::fmt::Display) -> ! {
-    eprintln!("orchestrator-ingest: {message}");
-    std::process::exit(code)
+    orchestrator_events::cli::exit_with("orchestrator-ingest", code, message)
 }
 
 fn main() {
@@ -110,14 +109,7 @@ fn main() {
     if let Err(e) = config.validate() {
         fail(2, e);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    orchestrator_events::process::init_logging("info");
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => fail(1, format_args!("cannot start the async runtime: {e}")),
@@ -141,26 +133,9 @@ fn main() {
     std::process::exit(code);
 }
 
-/// Cancels `shutdown` on SIGINT or SIGTERM.
+/// Cancels `shutdown` on SIGINT, SIGTERM or SIGHUP; what was accepted is
+/// still published before the process ends.
 async fn stop_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops the ingest");
-                let _ = ctrl_c.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("stop signal received; publishing what was accepted");
+    orchestrator_events::process::stop_signal().await;
     shutdown.cancel();
 }

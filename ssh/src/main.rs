@@ -24,14 +24,7 @@ use crate::upstream::Upstream;
 async fn main() -> color_eyre::Result<()> {
     color_eyre::install()?;
     let cli: Cli = orchestrator_events::cli::parse_or_exit("orchestrator-ssh");
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,russh=warn".into()),
-        )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+    orchestrator_events::process::init_logging("info,russh=warn");
 
     let (host_key, created) = load_or_create_host_key(&cli.host_key)?;
     let print = fingerprint(host_key.public_key());
@@ -79,31 +72,8 @@ async fn main() -> color_eyre::Result<()> {
         ConnectRate::new(cli.connect_rate),
         cancel.clone(),
     ));
-    shutdown_signal().await;
-    tracing::info!("shutting down");
+    orchestrator_events::process::stop_signal().await;
     cancel.cancel();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
     Ok(())
-}
-
-/// SIGTERM, SIGINT or SIGHUP.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -41,12 +41,7 @@ async fn main() -> ExitCode {
         _ => None,
     };
     if format.is_some() {
-        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init();
+        orchestrator_events::process::init_logging("warn");
     }
 
     let cancel = CancellationToken::new();
@@ -102,7 +97,9 @@ async fn main() -> ExitCode {
         };
         let stop = cancel.clone();
         tokio::spawn(async move {
-            let _ = tokio::signal::ctrl_c().await;
+            orchestrator_events::process::StopSignals::new()
+                .recv()
+                .await;
             stop.cancel();
         });
         let mut out = std::io::stdout().lock();

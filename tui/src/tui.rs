@@ -73,7 +73,7 @@ pub async fn run(
     let mut rx = Some(rx);
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut signals = Signals::new()?;
+    let mut signals = orchestrator_events::process::StopSignals::new();
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
 
@@ -93,7 +93,7 @@ pub async fn run(
         };
         tokio::select! {
             () = cancel.cancelled() => break,
-            () = signals.recv() => break,
+            _ = signals.recv() => break,
             ev = input.next() => match ev {
                 Some(Ok(ev)) => {
                     app.set_now(now());
@@ -156,39 +156,5 @@ async fn recv(rx: &mut Option<mpsc::Receiver<ClientEvent>>) -> Option<ClientEven
             }
         },
         None => std::future::pending().await,
-    }
-}
-
-/// SIGTERM, SIGHUP and SIGINT (Ctrl-C from outside raw mode), as one stream.
-struct Signals {
-    #[cfg(unix)]
-    term: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    hup: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> io::Result<Signals> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Ok(Signals {
-                term: signal(SignalKind::terminate())?,
-                hup: signal(SignalKind::hangup())?,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(Signals {})
-    }
-
-    async fn recv(&mut self) {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.hup.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -66,7 +66,7 @@ fn main() {
     let failures = runtime.block_on(async {
         tokio::select! {
             n = rounds(&client, &target, &cli) => n,
-            _ = tokio::signal::ctrl_c() => 0,
+            _ = orchestrator_events::process::stop_signal() => 0,
         }
     });
     if failures > 0 && !cli.repeat {
