@@ -255,7 +255,7 @@ async fn listen_prints_the_events_that_send_causes() {
         assert!(text.contains(kind), "{kind} listed");
     }
     assert!(text.contains("orchestrator"));
-    assert!(text.contains("get_research_plan → error"), "{text}");
+    assert!(text.contains("get_research_plan -> error"), "{text}");
     assert!(lines.iter().all(|l| !l.contains('\n')));
     agent.shutdown().await;
 }

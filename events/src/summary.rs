@@ -1,4 +1,5 @@
-//! One-line summaries of events, shared by the log rows and `--plain`.
+//! One-line summaries of events, shared by the monitor's log rows, its
+//! `--plain` lines and `orchestrator-listen`.
 //!
 //! A summary is what a person scanning the log needs in one line: the text of
 //! a chunk, a tool's name with its compact input, a result's status and
@@ -8,9 +9,9 @@
 //! read the same on any terminal. Control characters are not removed here;
 //! the drawing code does that for everything it puts on screen.
 
-use orchestrator_events::event::{RunFinished, RunStatus, ToolStatus, Usage};
-use orchestrator_events::frame::StatusKind;
-use orchestrator_events::{Event, EventKind, ParseError};
+use crate::event::{RunFinished, RunStatus, ToolStatus, Usage};
+use crate::frame::StatusKind;
+use crate::{Event, EventKind, ParseError};
 use serde_json::Value;
 
 /// Longest value (in characters) kept in a summary, beyond text chunks.

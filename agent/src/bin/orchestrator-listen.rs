@@ -1,14 +1,23 @@
 //! `orchestrator-listen`: print every event arriving on the Redis channel, one
 //! line each (time, type, agent, run, summary), or raw with `--json`.
 //!
-//! Survives Redis restarts: it says so on stderr and resubscribes with backoff.
+//! Survives Redis restarts: it says so on stderr and resubscribes with the
+//! shared backoff.
 
 use std::io::Write;
 use std::time::Duration;
 
 use clap::Parser;
 use futures_util::StreamExt;
+use orchestrator_events::Backoff;
 use orchestrator_events::config as defaults;
+
+/// Resubscribing: quick after a blip, at most every 5 s while Redis is away.
+const RESUBSCRIBE: Backoff = Backoff {
+    initial: Duration::from_millis(200),
+    max: Duration::from_secs(5),
+    factor: 2.0,
+};
 
 /// Print the orchestrator events arriving on Redis, one line each.
 #[derive(Debug, Parser)]
@@ -43,14 +52,14 @@ fn main() {
     runtime.block_on(async {
         tokio::select! {
             _ = listen(client, &cli) => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = orchestrator_events::process::stop_signal() => {}
         }
     });
 }
 
 async fn listen(client: redis::Client, cli: &Cli) {
     let url = defaults::redact_url(&cli.redis_url);
-    let mut backoff = Duration::from_millis(200);
+    let mut failures = 0u32;
     let mut was_connected = false;
     loop {
         let subscribed = async {
@@ -62,16 +71,17 @@ async fn listen(client: redis::Client, cli: &Cli) {
         let mut pubsub = match subscribed {
             Ok(p) => p,
             Err(e) => {
+                failures = failures.saturating_add(1);
+                let delay = RESUBSCRIBE.delay(failures);
                 eprintln!(
                     "orchestrator-listen: cannot subscribe on {url}: {e}; retrying in {} ms",
-                    backoff.as_millis()
+                    delay.as_millis()
                 );
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                tokio::time::sleep(delay).await;
                 continue;
             }
         };
-        backoff = Duration::from_millis(200);
+        failures = 0;
         eprintln!(
             "orchestrator-listen: {} {} on {url} (Ctrl-C to stop)",
             if was_connected {
