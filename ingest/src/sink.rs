@@ -11,11 +11,20 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use orchestrator_events::Backoff;
 use orchestrator_events::publish::{self, Target};
 use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
+
+/// Retrying Redis: quick after a blip (what was accepted waits in the queue),
+/// at most every 2 s while it is away.
+const RETRY: Backoff = Backoff {
+    initial: Duration::from_millis(50),
+    max: Duration::from_secs(2),
+    factor: 2.0,
+};
 
 /// Events per publish-script call (the script's arguments are bounded).
 pub const CHUNK: usize = 512;
@@ -110,7 +119,7 @@ impl Sink {
     ) {
         let script = publish::script();
         let mut conn: Option<redis::aio::MultiplexedConnection> = None;
-        let mut delay = Duration::from_millis(50);
+        let mut failures = 0u32;
         let mut deadline: Option<tokio::time::Instant> = None;
         loop {
             if deadline.is_none() && stop.is_cancelled() {
@@ -137,7 +146,7 @@ impl Sink {
                 match client.get_multiplexed_async_connection().await {
                     Ok(c) => conn = Some(c),
                     Err(e) => {
-                        self.failed(&e.to_string(), &mut delay, &stop).await;
+                        self.failed(&e.to_string(), &mut failures, &stop).await;
                         continue;
                     }
                 }
@@ -151,26 +160,26 @@ impl Sink {
                     self.metrics.redis_state(true);
                     self.metrics.published(ids.len() as u64);
                     self.pop(chunk.len()).await;
-                    delay = Duration::from_millis(50);
+                    failures = 0;
                 }
                 Err(e) => {
                     conn = None;
-                    self.failed(&e.to_string(), &mut delay, &stop).await;
+                    self.failed(&e.to_string(), &mut failures, &stop).await;
                 }
             }
         }
     }
 
-    async fn failed(&self, error: &str, delay: &mut Duration, stop: &CancellationToken) {
+    async fn failed(&self, error: &str, failures: &mut u32, stop: &CancellationToken) {
         self.metrics.publish_error();
         if self.metrics.redis_up() || self.metrics.published_total() == 0 {
             tracing::warn!(%error, "Redis publish failed; keeping events and retrying");
         }
         self.metrics.redis_state(false);
+        *failures = failures.saturating_add(1);
         tokio::select! {
-            _ = tokio::time::sleep(*delay) => {}
+            _ = tokio::time::sleep(RETRY.delay(*failures)) => {}
             _ = stop.cancelled() => tokio::time::sleep(Duration::from_millis(20)).await,
         }
-        *delay = (*delay * 2).min(Duration::from_secs(2));
     }
 }
