@@ -2,6 +2,7 @@
 //! LLM (the one thing tests may fake): malformed tool arguments, invalid
 //! tool inputs, the step limit, model errors, and usage accounting — all
 //! observed as the events that reach a real Redis.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

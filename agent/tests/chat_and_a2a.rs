@@ -1,6 +1,7 @@
 //! `/chat` and A2A against a real redis-server over real HTTP: every run's
 //! events arrive on the channel in order, match the stream, and the tools
 //! have their effects in Redis.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! `/chat` costs the stream and every viewer at most the cap per event, says
 //! what it cut, and the run and its reply are as before. Real redis-server,
 //! real HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

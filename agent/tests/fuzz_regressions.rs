@@ -1,6 +1,7 @@
 //! Inputs found by the fuzzer (`fuzz/`, target `a2a_request`), kept so that
 //! CI checks them without it: the pure parsing path, and the same bodies
 //! through the real HTTP surface of an agent in this process.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

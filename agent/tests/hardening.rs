@@ -2,6 +2,7 @@
 //! body limit (413), malformed bodies (400), JSON-RPC error codes, the
 //! concurrent-run limit (busy, not a hang), the bearer token (401), and a
 //! Redis password that never shows.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

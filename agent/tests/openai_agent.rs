@@ -3,6 +3,7 @@
 //! `redis-server`: what the published events say about reasoning, text, tool
 //! calls (good and malformed), usage, `--max-steps`, a failing endpoint and a
 //! cancelled task.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod openai_fake;
 

@@ -2,6 +2,7 @@
 //! (with the server's message), retries of 5xx and 429 (honouring
 //! `Retry-After`), a stream cut short, a slow or silent server, a refused
 //! connection — and dropping the stream closes the connection.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod openai_fake;
 

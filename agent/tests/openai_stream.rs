@@ -1,6 +1,7 @@
 //! The OpenAI backend against a local server speaking the real streaming
 //! format: what it sends, and how text, reasoning, split and parallel tool
 //! calls, the usage chunk and `[DONE]` become deltas.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod openai_fake;
 

@@ -1,6 +1,7 @@
 //! Slow and silent peers against the agent, over real sockets: half a request
 //! line and half a body are closed at their deadlines, a flood from one
 //! address is bounded, and stopping does not wait for silent connections.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Two agents with different names on one channel: their events interleave,
 //! but each run's sequence is intact and the channel's ids keep one order.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! TCP_NODELAY off (as `warp::serve` leaves it) or on (accepted sockets inherit it).
 //!
 //! `cargo run --release -p orchestrator-bench --example nodelay_ab -- [RATE] [CLIENTS] [EVENT_BYTES]`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a measurement, not a service
 
 use std::os::fd::AsRawFd;
 use std::time::Duration;

@@ -2,6 +2,7 @@
 //! and agent binaries (debug build), small counts. Each asserts the target —
 //! nothing that reached Redis is lost or duplicated at a resuming client, and
 //! whatever could not be delivered was reported to it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 use orchestrator_bench::chaos::{self, ChaosOpts, ChaosRow};
 

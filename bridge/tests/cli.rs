@@ -1,4 +1,5 @@
 //! The binary: --help, one-line errors, signals.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

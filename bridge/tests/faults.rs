@@ -1,5 +1,6 @@
 //! Surviving faults: Redis SIGKILLed and restarted mid-stream, Redis down at
 //! start, garbage on the channel.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! `/healthz`, `/metrics`, unknown paths, and stopping with close frames.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Keep-alive: pings on an interval; a peer that stops answering is closed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

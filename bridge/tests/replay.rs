@@ -1,5 +1,6 @@
 //! Replay: `since=` joined to live traffic with no gap and no duplicate,
 //! `last=`, trimmed history (gap report) and lost history (epoch).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

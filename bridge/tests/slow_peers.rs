@@ -1,5 +1,6 @@
 //! Slow and silent peers: every connection before its upgrade has a deadline
 //! and a bound, over real sockets; an upgraded WebSocket is not held to them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! `/healthz` reports the stream's length and memory as Redis measures it
 //! (cached for a few seconds), and the largest frame of the last minute.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

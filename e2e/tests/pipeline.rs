@@ -3,6 +3,7 @@
 //! A2A message each produce a complete, ordered, id-stamped run at the client;
 //! the bridge is SIGKILLed mid-run and restarted, and the client ends up with
 //! every event exactly once.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

@@ -9,6 +9,7 @@
 //!   refuses the server and says why; no log or `/healthz` shows the password.
 //! - The bridge with a password-protected (plain) Redis: right password
 //!   delivers, wrong password is "down" with the password hidden.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 use std::net::SocketAddr;
 use std::path::Path;

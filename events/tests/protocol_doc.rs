@@ -2,6 +2,7 @@
 //! block is a frame that parses with `Event::parse`, is lossless, has its typed
 //! kind when its type is known, and bridge frames parse with the frame types.
 //! Every event type and every status kind appears in an example.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 use orchestrator_events::{BridgeHello, BridgeStatus, Event, EventKind, StatusKind};
 use serde_json::Value;

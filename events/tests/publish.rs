@@ -1,5 +1,6 @@
 //! The publish script against a real, private redis-server: one order, one id.
 #![cfg(feature = "redis")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 use futures_util::StreamExt;
 use orchestrator_events::publish::{Target, publish_batch, script};

@@ -1,6 +1,7 @@
 //! Slow peers against the ingest, over real sockets: half a request line and
 //! half an OTLP body are closed at their deadlines, counted in `/metrics`, and
 //! a whole request on a fresh connection is still served.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

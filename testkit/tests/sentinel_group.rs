@@ -1,4 +1,5 @@
 //! The Sentinel group really fails over when its master is SIGKILLed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 use std::time::Duration;
 
 #[test]

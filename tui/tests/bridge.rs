@@ -2,6 +2,7 @@
 //! redis-server. The bridge is stopped and restarted mid-stream while events
 //! keep being published; counted by id, the client holds every event exactly
 //! once.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,5 +1,6 @@
 //! The real binary: flags, errors, `--plain`, `--json`, the non-terminal
 //! fallback, `--record` then `--replay`, and exit codes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The headless client against a local WebSocket server that plays the
 //! bridge: query parameters, frames, reconnect with resume, deduplication,
 //! refill after `dropped`, fatal HTTP answers, backoff, idle detection.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

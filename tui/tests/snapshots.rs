@@ -5,6 +5,7 @@
 //! shown in UTC from fixed timestamps, the clock is injected (`App::set_now`),
 //! ids are fixed in the frames. Colours do not show in the text snapshots, so
 //! the tests that need them (search highlight, NO_COLOR) check cell styles.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 use std::time::Duration;
 

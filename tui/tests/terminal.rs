@@ -4,6 +4,7 @@
 //! Uses a private tmux server (`tmux -L <unique name>`), so it never touches
 //! anyone's sessions. CI installs tmux; where tmux is missing the test says so
 //! and does nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! cancelled run, a parent with two children folded and unfolded, and a
 //! transcript with reasoning, a tool call and its result, a long reply and
 //! an error.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 use std::time::Duration;
 
