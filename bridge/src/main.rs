@@ -12,7 +12,6 @@ use clap::Parser;
 use orchestrator_bridge::Config;
 use orchestrator_events::config as defaults;
 use orchestrator_events::config::parse_duration as duration;
-use tokio_util::sync::CancellationToken;
 
 /// Fans orchestrator events out from Redis to WebSocket clients
 /// (GET /ws/orchestrator), with gapless replay; also /healthz and /metrics.
@@ -171,32 +170,8 @@ fn main() {
 
     orchestrator_events::process::init_logging("info");
 
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => fail(1, format_args!("cannot start the async runtime: {e}")),
-    };
-    let code = runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(listen).await {
-            Ok(l) => l,
-            Err(e) => fail(1, format_args!("cannot listen on {listen}: {e}")),
-        };
-        let shutdown = CancellationToken::new();
-        tokio::spawn(stop_on_signal(shutdown.clone()));
-        match orchestrator_bridge::run(listener, config, shutdown).await {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("orchestrator-bridge: {e}");
-                1
-            }
-        }
+    let code = orchestrator_events::process::serve("orchestrator-bridge", listen, |l, stop| {
+        orchestrator_bridge::run(l, config, stop)
     });
-    // Do not wait for stray blocking tasks: the 2 s exit promise wins.
-    runtime.shutdown_timeout(Duration::from_millis(100));
     std::process::exit(code);
-}
-
-/// Cancels `shutdown` on SIGINT, SIGTERM or SIGHUP.
-async fn stop_on_signal(shutdown: CancellationToken) {
-    orchestrator_events::process::stop_signal().await;
-    shutdown.cancel();
 }

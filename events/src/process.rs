@@ -9,8 +9,13 @@
 //! (SIGHUP's default action would kill the process without one, which a
 //! closed SSH session or terminal sends).
 
+use std::fmt::Display;
+use std::future::Future;
 use std::io::{self, IsTerminal};
+use std::net::SocketAddr;
+use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the one log subscriber: stderr, `RUST_LOG` when set (else
@@ -119,6 +124,51 @@ pub async fn stop_signal() -> Stop {
     let stop = StopSignals::new().recv().await;
     tracing::info!(signal = stop.name(), "stop signal received; shutting down");
     stop
+}
+
+/// A network service's whole life, the same for every daemon: a runtime,
+/// the listener bound on `listen`, `service` run until a stop signal cancels
+/// its token, and the exit code. 0 after a clean stop; 1 when the runtime
+/// cannot start, the port cannot be bound or the service fails, each with
+/// one line `<program>: <why>` on stderr. Stray blocking tasks are given
+/// 100 ms, so a stop is prompt.
+pub fn serve<F, Fut, E>(program: &str, listen: SocketAddr, service: F) -> i32
+where
+    F: FnOnce(tokio::net::TcpListener, CancellationToken) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: Display,
+{
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{program}: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    let code = runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("{program}: cannot listen on {listen}: {e}");
+                return 1;
+            }
+        };
+        let shutdown = CancellationToken::new();
+        let on_signal = shutdown.clone();
+        tokio::spawn(async move {
+            stop_signal().await;
+            on_signal.cancel();
+        });
+        match service(listener, shutdown).await {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("{program}: {e}");
+                1
+            }
+        }
+    });
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    code
 }
 
 #[cfg(all(test, unix))]

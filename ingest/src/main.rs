@@ -13,7 +13,6 @@ use clap::Parser;
 use orchestrator_events::config as defaults;
 use orchestrator_events::publish::Target;
 use orchestrator_ingest::Config;
-use tokio_util::sync::CancellationToken;
 
 /// Accepts OpenTelemetry GenAI traces (OTLP/HTTP, POST /v1/traces, protobuf or
 /// JSON, gzip) and publishes them as orchestrator events; also /healthz and /metrics.
@@ -110,32 +109,8 @@ fn main() {
         fail(2, e);
     }
     orchestrator_events::process::init_logging("info");
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => fail(1, format_args!("cannot start the async runtime: {e}")),
-    };
-    let code = runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(listen).await {
-            Ok(l) => l,
-            Err(e) => fail(1, format_args!("cannot listen on {listen}: {e}")),
-        };
-        let shutdown = CancellationToken::new();
-        tokio::spawn(stop_on_signal(shutdown.clone()));
-        match orchestrator_ingest::run(config, listener, shutdown).await {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("orchestrator-ingest: {e}");
-                1
-            }
-        }
+    let code = orchestrator_events::process::serve("orchestrator-ingest", listen, |l, stop| {
+        orchestrator_ingest::run(config, l, stop)
     });
-    runtime.shutdown_timeout(Duration::from_millis(100));
     std::process::exit(code);
-}
-
-/// Cancels `shutdown` on SIGINT, SIGTERM or SIGHUP; what was accepted is
-/// still published before the process ends.
-async fn stop_on_signal(shutdown: CancellationToken) {
-    orchestrator_events::process::stop_signal().await;
-    shutdown.cancel();
 }
