@@ -11,8 +11,17 @@ use std::time::{Duration, Instant};
 use common::Agent;
 use orchestrator_serve::Limits;
 use testkit::RedisServer;
+use testkit::peer::{closed_after, connect_from, request_from};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
+
+fn closed_metric(text: &str, reason: &str) -> f64 {
+    testkit::peer::closed_total(text, "agent", reason)
+}
+
+async fn get_from(source: IpAddr, addr: SocketAddr, path: &str) -> (u16, String) {
+    request_from(source, addr, &format!("GET {path} HTTP/1.1"), b"").await
+}
 
 fn limits(header: u64, body: u64) -> Limits {
     Limits {
@@ -20,60 +29,6 @@ fn limits(header: u64, body: u64) -> Limits {
         body_timeout: Duration::from_millis(body),
         ..Limits::default()
     }
-}
-
-/// Reads until the agent closes the connection: the time from `since`, or
-/// `None` if still open after `within`. Also what was read.
-async fn closed_after(
-    stream: &mut TcpStream,
-    since: Instant,
-    within: Duration,
-) -> Option<(Duration, Vec<u8>)> {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    let read_to_end = async {
-        loop {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-            }
-        }
-    };
-    tokio::time::timeout(within, read_to_end).await.ok()?;
-    Some((since.elapsed(), got))
-}
-
-async fn connect_from(source: IpAddr, addr: SocketAddr) -> TcpStream {
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket
-        .bind(SocketAddr::new(source, 0))
-        .expect("bind source");
-    socket.connect(addr).await.expect("connect")
-}
-
-async fn get_from(source: IpAddr, addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = connect_from(source, addr).await;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.expect("send");
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut raw))
-        .await
-        .expect("answer within 10 s")
-        .expect("read");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, text)
-}
-
-fn closed_metric(text: &str, reason: &str) -> f64 {
-    let name = format!("agent_http_connections_closed_total{{reason=\"{reason}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&name)?.parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
 }
 
 async fn metrics(agent: &Agent) -> String {

@@ -11,8 +11,9 @@ use common::*;
 use orchestrator_bridge::Config;
 use orchestrator_serve::Limits;
 use testkit::RedisServer;
+use testkit::peer::{connect_from, request_from};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 
 /// Deadlines short enough for a test, bounds as given.
 fn limits(header: u64, body: u64, idle: u64) -> Limits {
@@ -24,63 +25,25 @@ fn limits(header: u64, body: u64, idle: u64) -> Limits {
     }
 }
 
-/// Reads until the server closes the connection; how long that took from
-/// `since`, or `None` when it is still open after `within`.
+fn closed_metric(text: &str, reason: &str) -> f64 {
+    testkit::peer::closed_total(text, "bridge", reason)
+}
+
+/// Reads until the server closes the connection; how long that took.
 async fn closed_after(
     stream: &mut TcpStream,
     since: Instant,
     within: Duration,
 ) -> Option<Duration> {
-    let mut buf = [0u8; 4096];
-    let read_to_end = async {
-        loop {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => continue,
-            }
-        }
-    };
-    tokio::time::timeout(within, read_to_end).await.ok()?;
-    Some(since.elapsed())
-}
-
-/// A TCP connection from `source` (any 127.0.0.0/8 address works on Linux).
-async fn connect_from(source: IpAddr, addr: SocketAddr) -> TcpStream {
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket
-        .bind(SocketAddr::new(source, 0))
-        .expect("bind source");
-    socket.connect(addr).await.expect("connect")
+    testkit::peer::closed_after(stream, since, within)
+        .await
+        .map(|(took, _)| took)
 }
 
 /// `GET path` from `source`; the status and body.
 async fn get_from(source: IpAddr, addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = connect_from(source, addr).await;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.expect("send");
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut raw))
-        .await
-        .expect("answer within 10 s")
-        .expect("read");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
-
-fn closed_metric(text: &str, reason: &str) -> f64 {
-    metric(
-        text,
-        &format!("bridge_http_connections_closed_total{{reason=\"{reason}\"}}"),
-    )
+    let (status, raw) = request_from(source, addr, &format!("GET {path} HTTP/1.1"), b"").await;
+    (status, testkit::peer::body_of(&raw).to_string())
 }
 
 #[tokio::test]

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use orchestrator_ingest::Config;
 use orchestrator_serve::Limits;
 use testkit::RedisServer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use testkit::peer::closed_after;
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -48,50 +49,6 @@ impl Ingest {
     }
 }
 
-/// Reads until the ingest closes the connection: the time from `since`, or
-/// `None` if still open after `within`. Also what was read.
-async fn closed_after(
-    stream: &mut TcpStream,
-    since: Instant,
-    within: Duration,
-) -> Option<(Duration, Vec<u8>)> {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    let read_to_end = async {
-        loop {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-            }
-        }
-    };
-    tokio::time::timeout(within, read_to_end).await.ok()?;
-    Some((since.elapsed(), got))
-}
-
-/// One whole request on a fresh connection: the status and the raw answer.
-async fn request(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    let req = format!(
-        "{head}\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.expect("send head");
-    s.write_all(body).await.expect("send body");
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut raw))
-        .await
-        .expect("answer within 10 s")
-        .expect("read");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, text)
-}
-
 async fn metrics(ingest: &Ingest) -> String {
     let (status, text) = request(ingest.addr, "GET /metrics HTTP/1.1", b"").await;
     assert_eq!(status, 200, "{text}");
@@ -99,10 +56,12 @@ async fn metrics(ingest: &Ingest) -> String {
 }
 
 fn closed_metric(text: &str, reason: &str) -> f64 {
-    let name = format!("ingest_http_connections_closed_total{{reason=\"{reason}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&name)?.parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    testkit::peer::closed_total(text, "ingest", reason)
+}
+
+/// One whole request on a fresh connection: the status and the raw answer.
+async fn request(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, String) {
+    testkit::peer::request_from([127, 0, 0, 1].into(), addr, head, body).await
 }
 
 #[tokio::test]

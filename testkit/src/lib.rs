@@ -6,7 +6,9 @@
 //! - [`free_port`]: a port nobody listens on right now.
 //! - [`ChildGuard`]: a spawned process that is killed when the test ends, pass or fail.
 //! - [`workspace_bin`]: the path of one of the workspace's binaries, built if missing.
+//! - [`peer`]: a raw-socket peer for the services' slow-peer tests.
 
+pub mod peer;
 mod process;
 mod redis_server;
 mod sentinel;
