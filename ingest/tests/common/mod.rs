@@ -302,23 +302,30 @@ pub async fn stream_entries(redis_url: &str, stream: &str) -> Vec<Value> {
         .get_multiplexed_async_connection()
         .await
         .expect("connect to redis");
-    let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg(stream)
-        .arg("-")
-        .arg("+")
-        .query_async(&mut conn)
-        .await
-        .expect("XRANGE");
-    reply
-        .ids
-        .iter()
-        .map(|entry| {
+    // Pages of 5,000, so that 100,000 entries never make one slow reply.
+    let mut out = Vec::new();
+    let mut start = "-".to_string();
+    loop {
+        let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+            .arg(stream)
+            .arg(&start)
+            .arg("+")
+            .arg("COUNT")
+            .arg(5000)
+            .query_async(&mut conn)
+            .await
+            .expect("XRANGE");
+        let Some(last) = reply.ids.last() else {
+            return out;
+        };
+        start = format!("({}", last.id);
+        for entry in &reply.ids {
             let frame: String = entry.get("event").expect("entry has an event");
             let v: Value = serde_json::from_str(&frame).expect("entry is JSON");
             assert_eq!(v["id"].as_str(), Some(entry.id.as_str()), "id spliced in");
-            v
-        })
-        .collect()
+            out.push(v);
+        }
+    }
 }
 
 /// `"<ms>-<seq>"` as a comparable pair.
