@@ -284,17 +284,17 @@ fn expected(ids: &Ids, split: bool) -> Vec<(u64, Value)> {
     );
     let f_text = (
         60,
-        json!({"type": "text_generation", "run_id": inner, "agent": "researcher",
-               "data": "Found two trains."}),
+        json!({"type": "text_generation", "run_id": inner, "parent_run_id": root,
+               "agent": "researcher", "data": "Found two trains."}),
     );
     let g_use = (
         62,
-        json!({"type": "tool_use", "run_id": inner, "agent": "researcher",
-               "tool_name": "lookup", "tool_use_id": "call-3"}),
+        json!({"type": "tool_use", "run_id": inner, "parent_run_id": root,
+               "agent": "researcher", "tool_name": "lookup", "tool_use_id": "call-3"}),
     );
     let g_result = (
         70,
-        json!({"type": "tool_result", "run_id": inner, "tool_name": "lookup",
+        json!({"type": "tool_result", "run_id": inner, "parent_run_id": root, "tool_name": "lookup",
                "tool_use_id": "call-3", "status": "error", "output": "timetable offline",
                "duration_ms": 8}),
     );
@@ -406,10 +406,13 @@ async fn sdk_to_monitor(how: Export) {
     // Stream ids, strictly increasing: the order the monitor shows and replays.
     let got_ids: Vec<(u64, u64)> = got.iter().map(common::stream_id).collect();
     assert!(got_ids.windows(2).all(|w| w[0] < w[1]), "{got_ids:?}");
-    // Only the nested run has a parent; the root run has none.
+    // Every event of the nested run names its parent (docs/protocol.md: "set
+    // on every event of the child run"); the root run has none.
     for g in &got {
         if g["run_id"] == ids.root_run.as_str() {
             assert!(g.get("parent_run_id").is_none(), "{g}");
+        } else {
+            assert_eq!(g["parent_run_id"], ids.root_run.as_str(), "{g}");
         }
     }
     // Nothing more arrives, and the live frames are the stream's entries.
