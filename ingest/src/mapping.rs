@@ -181,7 +181,10 @@ impl SpanIndex {
                 return Enclosing::None;
             };
             match self.spans.get(&(trace, p)) {
-                Some(Known { run: Some(run), .. }) => return Enclosing::Agent(run.clone()),
+                Some(Known {
+                    run: Some(run),
+                    parent: above,
+                }) => return Enclosing::Agent(run.clone(), *above),
                 Some(known) => parent = known.parent,
                 None => return Enclosing::Root,
             }
@@ -191,8 +194,9 @@ impl SpanIndex {
 }
 
 enum Enclosing {
-    /// The nearest enclosing agent span's run and agent name.
-    Agent((String, String)),
+    /// The nearest enclosing agent span's run and agent name, and that agent
+    /// span's own parent (to find the run's parent run).
+    Agent((String, String), Option<[u8; 8]>),
     /// No agent above, as far as the ingest knows.
     None,
     /// An ancestor has not arrived: the trace's root run.
@@ -403,7 +407,7 @@ pub fn map_request(request: &ExportTraceServiceRequest, index: &mut SpanIndex) -
             && let Some((i, o)) = usage(v.span)
         {
             let run = match index.enclosing_run(v.trace, v.parent) {
-                Enclosing::Agent((run, _)) => run,
+                Enclosing::Agent((run, _), _) => run,
                 Enclosing::None | Enclosing::Root => root_run_id(&v.trace),
             };
             index.add_usage(&run, i, o);
@@ -443,11 +447,7 @@ fn map_span(v: &Valid<'_>, index: &mut SpanIndex, out: &mut Vec<Pending>) -> boo
         let run_id = agent_run_id(&v.trace, &v.id, is_root);
         let agent = attrs::string(&span.attributes, "gen_ai.agent.name")
             .unwrap_or_else(|| v.service.clone());
-        let parent_run = match &enclosing {
-            Enclosing::Agent((run, _)) => Some(run.clone()),
-            Enclosing::Root => Some(root_run_id(&v.trace)),
-            Enclosing::None => None,
-        };
+        let parent_run = run_of(&enclosing, &v.trace);
         let env = Envelope {
             agent: &agent,
             run_id: &run_id,
@@ -473,17 +473,24 @@ fn map_span(v: &Valid<'_>, index: &mut SpanIndex, out: &mut Vec<Pending>) -> boo
         out.push(run_finished(&env, span, index.usage.get(&run_id).copied()));
         return true;
     }
-    let (run_id, agent) = match enclosing {
-        Enclosing::Agent(run) => run,
+    // The protocol sets `parent_run_id` on every event of a child run, not
+    // only on its start and end: a monitor that sees a child's tool call
+    // first still folds it under the parent.
+    let (run_id, agent, parent_run) = match enclosing {
+        Enclosing::Agent(run, above) => {
+            let parent =
+                run_of(&index.enclosing_run(v.trace, above), &v.trace).filter(|p| *p != run.0);
+            (run.0, run.1, parent)
+        }
         Enclosing::None | Enclosing::Root => {
             index.mark_root_shown(v.trace);
-            (root_run_id(&v.trace), v.service.clone())
+            (root_run_id(&v.trace), v.service.clone(), None)
         }
     };
     let env = Envelope {
         agent: &agent,
         run_id: &run_id,
-        parent_run_id: None,
+        parent_run_id: parent_run.as_deref(),
         trace: &v.trace,
         span: &v.id,
     };
@@ -567,6 +574,16 @@ fn map_span(v: &Valid<'_>, index: &mut SpanIndex, out: &mut Vec<Pending>) -> boo
             }
             false
         }
+    }
+}
+
+/// The run an [`Enclosing`] names: an agent's, the trace's root run when the
+/// ancestry is not known, or none.
+fn run_of(enclosing: &Enclosing, trace: &[u8; 16]) -> Option<String> {
+    match enclosing {
+        Enclosing::Agent((run, _), _) => Some(run.clone()),
+        Enclosing::Root => Some(root_run_id(trace)),
+        Enclosing::None => None,
     }
 }
 
@@ -821,6 +838,7 @@ mod tests {
             .expect("text");
         assert_eq!(text["run_id"], inner_run.as_str());
         assert_eq!(text["agent"], "inner");
+        assert_eq!(text["parent_run_id"], root_run_id(&T).as_str());
         let started = ev
             .iter()
             .find(|e| e["type"] == "run_started" && e["agent"] == "inner")
@@ -829,6 +847,7 @@ mod tests {
         let tool_use = ev.iter().find(|e| e["type"] == "tool_use").expect("tool");
         assert_eq!(tool_use["run_id"], root_run_id(&T).as_str());
         assert_eq!(tool_use["agent"], "svc");
+        assert!(tool_use.get("parent_run_id").is_none(), "{tool_use}");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! (413 for a bomb, 400 for a broken stream), decoding (400). Only then is it
 //! mapped and queued; the answer is 200 with an `ExportTraceServiceResponse`
 //! in the request's encoding, or 503 with `Retry-After` when the publish queue
-//! cannot take it. Error bodies are a `google.rpc.Status`, as OTLP/HTTP asks.
+//! cannot take it now (413 when its events exceed the whole queue: a retry
+//! could never succeed). Error bodies are a `google.rpc.Status`, as OTLP/HTTP asks.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use warp::http::{HeaderMap, Response, StatusCode, header};
 use crate::decode::{self, DecodeError, Encoding};
 use crate::mapping::{self, SpanIndex};
 use crate::metrics::{Metrics, Refused};
-use crate::sink::Sink;
+use crate::sink::{QueueFull, Sink};
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -191,6 +192,16 @@ where
     let counts = mapped.counts;
     if let Err(full) = shared.sink.push(mapped.events).await {
         drop(index);
+        if let QueueFull::NeverFits { .. } = full {
+            m.refused(Refused::TooLarge, counts.spans);
+            tracing::warn!(%full, "refusing an export larger than the whole publish queue");
+            return Ok(error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Some(encoding),
+                RESOURCE_EXHAUSTED,
+                &full.to_string(),
+            ));
+        }
         m.refused(Refused::QueueFull, counts.spans);
         tracing::warn!(%full, "refusing an export: the publish queue is full (Redis slow or down)");
         let mut r = error(

@@ -5,7 +5,8 @@
 //! order through the shared publish script, retrying with backoff while Redis
 //! is away. A request is accepted only if its whole batch fits; otherwise it is
 //! answered 503 with `Retry-After` and nothing of it is kept, so the exporter's
-//! retry cannot duplicate a half.
+//! retry cannot duplicate a half. A batch larger than the whole queue could
+//! never fit, so it is refused as too large (413, not retried) instead.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -29,14 +30,28 @@ const RETRY: Backoff = Backoff {
 /// Events per publish-script call (the script's arguments are bounded).
 pub const CHUNK: usize = 512;
 
-/// The queue is full: the request cannot be kept.
+/// Why a request's events were not queued (nothing of them is kept).
 #[derive(Debug, thiserror::Error)]
-#[error("publish queue full ({queued} bytes waiting, limit {limit})")]
-pub struct QueueFull {
-    /// Bytes waiting.
-    pub queued: usize,
-    /// The bound.
-    pub limit: usize,
+pub enum QueueFull {
+    /// The queue is full now (Redis slow or away): retrying later can succeed (503).
+    #[error("publish queue full ({queued} bytes waiting, limit {limit})")]
+    Full {
+        /// Bytes waiting.
+        queued: usize,
+        /// The bound.
+        limit: usize,
+    },
+    /// The request's events alone exceed the whole queue: no retry can ever
+    /// succeed, so it must not be answered with a retryable 503 (413).
+    #[error(
+        "the request's events ({bytes} bytes) exceed the whole publish queue ({limit} bytes); send smaller batches"
+    )]
+    NeverFits {
+        /// Bytes of the request's events.
+        bytes: usize,
+        /// The bound.
+        limit: usize,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -71,9 +86,15 @@ impl Sink {
             return Ok(());
         }
         let bytes: usize = events.iter().map(String::len).sum();
+        if bytes > self.limit {
+            return Err(QueueFull::NeverFits {
+                bytes,
+                limit: self.limit,
+            });
+        }
         let mut inner = self.inner.lock().await;
         if inner.bytes + bytes > self.limit {
-            return Err(QueueFull {
+            return Err(QueueFull::Full {
                 queued: inner.bytes,
                 limit: self.limit,
             });

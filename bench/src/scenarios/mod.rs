@@ -7,6 +7,7 @@
 //! - [`memory`]: bridge RSS per idle connection.
 //! - [`tui_cost`]: the monitor's ingest, draw and memory.
 //! - [`agent_publisher`]: the agent publisher's throughput and cost per event.
+//! - [`ingest`]: the OTLP ingest's spans per second and CPU per span, beside the publish script's ceiling.
 //! - [`rows`]: the table rows, with methods and targets.
 //!
 //! Order matters only for fairness: CPU-only parts run first, then the
@@ -16,6 +17,7 @@
 pub mod agent_publisher;
 pub mod ceiling;
 pub mod fanout;
+pub mod ingest;
 pub mod latency;
 pub mod memory;
 pub mod rows;
@@ -33,7 +35,9 @@ use crate::measure::Machine;
 use crate::report::Report;
 
 /// The parts of the benchmark, by name (for `--only`).
-pub const PARTS: [&str; 6] = ["tui", "agent", "ceiling", "fanout", "latency", "memory"];
+pub const PARTS: [&str; 7] = [
+    "tui", "agent", "ingest", "ceiling", "fanout", "latency", "memory",
+];
 
 /// What to run and how much.
 #[derive(Debug, Clone)]
@@ -52,6 +56,8 @@ pub struct BenchOpts {
     pub tui: tui_cost::TuiOpts,
     /// Agent publisher.
     pub agent: agent_publisher::AgentOpts,
+    /// OTLP ingest.
+    pub ingest: ingest::IngestOpts,
 }
 
 impl BenchOpts {
@@ -66,6 +72,7 @@ impl BenchOpts {
             memory: memory::MemoryOpts::default(),
             tui: tui_cost::TuiOpts::default(),
             agent: agent_publisher::AgentOpts::default(),
+            ingest: ingest::IngestOpts::default(),
         }
     }
 
@@ -108,6 +115,10 @@ impl BenchOpts {
             },
             agent: agent_publisher::AgentOpts {
                 events: 10_000,
+                runs: 1,
+            },
+            ingest: ingest::IngestOpts {
+                spans: 20_480,
                 runs: 1,
             },
         }
@@ -157,6 +168,13 @@ pub async fn run_all(opts: &BenchOpts) -> Report {
         ) {
             rows::agent(&mut report, &r, &opts.agent);
             report.detail("agent_publisher", &r);
+        }
+    }
+    if opts.wants("ingest") {
+        tracing::info!("OTLP ingest");
+        if let Some(r) = record(&mut report, "ingest", ingest::run(&opts.ingest).await) {
+            rows::ingest(&mut report, &r, &opts.ingest);
+            report.detail("ingest", &r);
         }
     }
 

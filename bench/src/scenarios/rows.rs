@@ -5,6 +5,7 @@ use crate::report::{Report, Verdict, thousands};
 use crate::scenarios::agent_publisher::{AgentOpts, AgentResult};
 use crate::scenarios::ceiling::{CeilingResult, lossless, median_rate, total_lost};
 use crate::scenarios::fanout::{FanoutOpts, FanoutResult, MAX_LAG};
+use crate::scenarios::ingest::{BATCH, IngestOpts, IngestResult};
 use crate::scenarios::latency::{LatencyOpts, LatencyResult};
 use crate::scenarios::memory::{MemoryOpts, MemoryResult};
 use crate::scenarios::tui_cost::TuiResult;
@@ -320,5 +321,56 @@ pub fn agent(report: &mut Report, r: &AgentResult, opts: &AgentOpts) {
         ),
         None,
         format!("/proc/self/stat and /proc/<redis pid>/stat utime+stime over the run ÷ events; median of {n}"),
+    );
+}
+
+/// The ingest's target: spans per second on the project's 2 cores.
+const TARGET_INGEST_SPANS_PER_SEC: f64 = 20_000.0;
+
+/// The OTLP ingest's rows.
+pub fn ingest(report: &mut Report, r: &IngestResult, opts: &IngestOpts) {
+    let n = r.runs.len();
+    let rate = r.med(|x| x.spans_per_sec);
+    let events_per_span = r.med(|x| x.events as f64 / x.spans.max(1) as f64);
+    report.row(
+        "ingest",
+        format!("OTLP spans ingested, batches of {BATCH}"),
+        format!(
+            "{} spans/s ({} events/s)",
+            thousands(rate),
+            thousands(rate * events_per_span)
+        ),
+        Some((
+            format!("≥ {} spans/s", thousands(TARGET_INGEST_SPANS_PER_SEC)),
+            Verdict::from(rate >= TARGET_INGEST_SPANS_PER_SEC),
+        )),
+        format!(
+            "orchestrator_ingest::run in-process on a private Redis; {} spans per run as protobuf POST /v1/traces of {BATCH} spans (~{} B each; 1 execute_tool to 3 chat spans, {events_per_span:.2} events per span) on 2 keep-alive connections; first byte sent to the ingest's events_published reaching the total; median of {n}",
+            thousands(opts.spans as f64),
+            r.runs.first().map(|x| x.request_bytes).unwrap_or(0)
+        ),
+    );
+    report.row(
+        "ingest",
+        "CPU per span: ingest process / Redis",
+        format!(
+            "{:.0} ns / {:.0} ns",
+            r.med(|x| x.ingest_cpu_ns),
+            r.med(|x| x.redis_cpu_ns)
+        ),
+        None,
+        format!("/proc/self/stat (the ingest and the two senders, which only write ready bytes) and /proc/<redis pid>/stat utime+stime over the run ÷ spans; median of {n}"),
+    );
+    let script = r.med(|x| x.script_events_per_sec);
+    report.row(
+        "ingest",
+        "publish script ceiling, same run",
+        format!(
+            "{} events/s (= {} spans/s at {events_per_span:.2} events/span)",
+            thousands(script),
+            thousands(script / events_per_span.max(f64::MIN_POSITIVE))
+        ),
+        None,
+        format!("the same events as JSON through the publish script in chunks of {} from one connection, on the same Redis right after each ingest run; median of {n}", orchestrator_ingest::sink::CHUNK),
     );
 }
