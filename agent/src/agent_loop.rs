@@ -16,7 +16,7 @@ use orchestrator_events::event::{RunStatus, ToolStatus, Usage};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::callback::{CallbackHandler, Step};
+use crate::callback::{CallbackHandler, ModelTurn, Step};
 use crate::model::{Delta, Message, Model, ToolCall, TurnRequest};
 use crate::run_outcome::RunOutcome;
 use crate::tools::Toolbox;
@@ -85,10 +85,19 @@ pub async fn run_loop(
         });
         let mut text = String::new();
         let mut calls: Vec<ToolCall> = Vec::new();
+        let mut turn = ModelTurn {
+            started: std::time::SystemTime::now(),
+            usage: None,
+            error: None,
+        };
         loop {
             let next = tokio::select! {
                 biased;
-                _ = cancel.cancelled() => return run.finish(RunStatus::Cancelled, None),
+                _ = cancel.cancelled() => {
+                    turn.error = Some("cancelled".into());
+                    handler.on_model_turn(&turn);
+                    return run.finish(RunStatus::Cancelled, None);
+                }
                 next = stream.next() => next,
             };
             match next {
@@ -115,9 +124,14 @@ pub async fn run_loop(
                     let total = run.usage.get_or_insert_with(Usage::default);
                     total.input_tokens += u.input_tokens;
                     total.output_tokens += u.output_tokens;
+                    let this = turn.usage.get_or_insert_with(Usage::default);
+                    this.input_tokens += u.input_tokens;
+                    this.output_tokens += u.output_tokens;
                 }
                 Some(Err(e)) => {
                     let message = e.to_string();
+                    turn.error = Some(e.kind().into());
+                    handler.on_model_turn(&turn);
                     handler.on_step(&Step::Error {
                         message: message.clone(),
                         kind: e.kind().into(),
@@ -127,6 +141,7 @@ pub async fn run_loop(
             }
         }
         drop(stream);
+        handler.on_model_turn(&turn);
         messages.push(Message::Assistant {
             text,
             tool_calls: calls.clone(),

@@ -30,6 +30,8 @@ pub struct App {
     pub started: Instant,
     /// The connection guard's counters, for `/metrics`.
     pub http: Arc<orchestrator_serve::ConnStats>,
+    /// The OTLP trace export's counters, for `/metrics`.
+    pub otlp: Option<crate::otlp::TraceExport>,
 }
 
 impl std::fmt::Debug for App {

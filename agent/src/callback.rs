@@ -140,6 +140,17 @@ impl Step {
     }
 }
 
+/// One model turn, reported when it ends (for the trace export's `chat` spans).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelTurn {
+    /// When the request to the model was made.
+    pub started: std::time::SystemTime,
+    /// Token usage the model reported for this turn.
+    pub usage: Option<Usage>,
+    /// The error kind when the turn failed or was cancelled.
+    pub error: Option<String>,
+}
+
 /// Receives every step of a run. Must not block: the loop waits for nothing.
 pub trait CallbackHandler: Send + Sync {
     /// Called once per step, in order.
@@ -147,6 +158,9 @@ pub trait CallbackHandler: Send + Sync {
 
     /// Called once after the last step, with the run's outcome.
     fn on_run_end(&self, _outcome: &RunOutcome) {}
+
+    /// Called when a model turn ends, before the steps that follow it.
+    fn on_model_turn(&self, _turn: &ModelTurn) {}
 }
 
 /// Turns a run's steps into numbered events on the publisher.
@@ -204,6 +218,12 @@ impl CallbackHandler for Fanout {
     fn on_run_end(&self, outcome: &RunOutcome) {
         for handler in &self.0 {
             handler.on_run_end(outcome);
+        }
+    }
+
+    fn on_model_turn(&self, turn: &ModelTurn) {
+        for handler in &self.0 {
+            handler.on_model_turn(turn);
         }
     }
 }

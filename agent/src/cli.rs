@@ -131,6 +131,30 @@ pub struct Cli {
     /// Open HTTP connections from one IP address; new ones beyond are closed at once.
     #[arg(long, env = "ORCH_AGENT_MAX_PENDING_PER_IP", default_value_t = orchestrator_serve::limits::DEFAULT_MAX_PENDING_PER_IP)]
     pub max_pending_per_ip: usize,
+
+    /// Export each run as OpenTelemetry GenAI spans (OTLP/HTTP protobuf) to
+    /// this base URL (`/v1/traces` appended unless there). Without it,
+    /// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT enable
+    /// the export; OTEL_EXPORTER_OTLP_HEADERS and OTEL_SERVICE_NAME apply.
+    #[arg(long)]
+    pub otlp_endpoint: Option<String>,
+
+    /// Put input, output, tool arguments and results on exported spans.
+    #[arg(long, env = "ORCH_OTLP_CONTENT")]
+    pub otlp_content: bool,
+
+    /// Spans waiting for the OTLP endpoint; whole runs are dropped (and counted) beyond.
+    #[arg(long, env = "ORCH_OTLP_QUEUE", default_value_t = crate::otlp::DEFAULT_OTLP_QUEUE, value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    pub otlp_queue: usize,
+
+    /// Deadline of one OTLP export request. E.g. 10s.
+    #[arg(long, env = "ORCH_OTLP_TIMEOUT", default_value = "10s", value_parser = defaults::parse_duration)]
+    pub otlp_timeout: Duration,
+
+    /// `gen_ai.agent.name` of exported spans (default: --name); set it to tell
+    /// a traced copy from the native run when both reach one monitor.
+    #[arg(long, env = "ORCH_OTLP_AGENT_NAME")]
+    pub otlp_agent_name: Option<String>,
 }
 
 /// A setting that parsed but makes no sense.
@@ -185,7 +209,22 @@ impl Cli {
                 max_retries: self.model_retries,
             }),
         };
+        let otlp = crate::otlp::OtlpConfig::resolve(self.otlp_endpoint.as_deref(), |k| {
+            std::env::var(k).ok()
+        })
+        .map(|endpoint| crate::otlp::OtlpConfig {
+            endpoint,
+            content: self.otlp_content,
+            queue_spans: self.otlp_queue,
+            timeout: self.otlp_timeout,
+            service_name: std::env::var("OTEL_SERVICE_NAME")
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| "orchestrator-agent".into()),
+            agent_name: self.otlp_agent_name.filter(|n| !n.trim().is_empty()),
+        });
         Ok(Config {
+            otlp,
             redis_url: self.redis_url,
             name: self.name,
             channel: self.channel,

@@ -80,6 +80,8 @@ pub struct Config {
     /// Warn at start when the stream's worst case (`stream_maxlen` × the
     /// largest event) exceeds this many bytes (`ORCH_STREAM_MEMORY_WARN`).
     pub stream_memory_warn: u64,
+    /// Export each run as OpenTelemetry GenAI spans (`--otlp-endpoint`).
+    pub otlp: Option<crate::otlp::OtlpConfig>,
 }
 
 impl Default for Config {
@@ -103,6 +105,7 @@ impl Default for Config {
             http: orchestrator_serve::Limits::default(),
             max_field_bytes: orchestrator_events::DEFAULT_MAX_FIELD_BYTES,
             stream_memory_warn: DEFAULT_STREAM_MEMORY_WARN,
+            otlp: None,
         }
     }
 }

@@ -24,6 +24,7 @@
 //! - [`runs`]: starting runs under a concurrency limit, cancelling them.
 //! - [`agent_loop`]: the model-and-tools loop of one run; [`run_outcome`]: how a run ended.
 //! - [`callback`]: steps of a run and the handlers that turn them into events.
+//! - [`otlp`]: the OTLP trace export (runs as GenAI spans), off the run's path.
 //! - [`orphans`]: at start, closing the runs a killed predecessor left open.
 //! - [`publisher`]: bounded queue → one batched publish script call, buffering
 //!   and reconnecting while Redis is down.
@@ -43,6 +44,7 @@ pub mod http;
 pub mod listen;
 pub mod model;
 pub mod orphans;
+pub mod otlp;
 pub mod publisher;
 pub mod redis_conn;
 pub mod run_outcome;

@@ -67,6 +67,8 @@ pub struct Runner {
     limit: usize,
     /// Parent of every run's token: cancelled on shutdown.
     all: CancellationToken,
+    /// The OTLP trace export, when configured.
+    trace: Option<crate::otlp::TraceExport>,
 }
 
 impl Runner {
@@ -89,7 +91,14 @@ impl Runner {
             permits: Arc::new(Semaphore::new(limit)),
             limit,
             all: CancellationToken::new(),
+            trace: None,
         }
+    }
+
+    /// Exports every run as GenAI spans too.
+    pub fn with_trace(mut self, trace: Option<crate::otlp::TraceExport>) -> Self {
+        self.trace = trace;
+        self
     }
 
     /// A token for a run that is about to start: cancelled on shutdown too.
@@ -111,6 +120,13 @@ impl Runner {
             RunEvents::new(self.agent.clone(), run_id.clone(), self.publisher.clone())
                 .with_parent(input.parent_run_id.clone()),
         )];
+        if let Some(trace) = &self.trace {
+            handlers.push(Arc::new(trace.run(
+                &self.agent,
+                &run_id,
+                &self.model.name(),
+            )));
+        }
         handlers.extend(hooks.observer);
         let handler = Fanout(handlers);
         let on_done = hooks.on_done;

@@ -42,6 +42,9 @@ pub enum AgentError {
     /// The model backend rejected its configuration.
     #[error("model configuration: {0}")]
     Model(#[from] crate::model::ModelError),
+    /// The OTLP exporter could not be set up.
+    #[error("{0}")]
+    Otlp(#[from] crate::otlp::OtlpError),
     /// The listener is unusable.
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
@@ -104,6 +107,11 @@ pub async fn run(
         Err(_) => tracing::warn!("looking for runs left open timed out; skipped"),
     }
 
+    let exporter = match &config.otlp {
+        Some(c) => Some(crate::otlp::Exporter::start(c, config.max_field_bytes)?),
+        None => None,
+    };
+    let trace = exporter.as_ref().map(|e| e.handle());
     let conn = Arc::new(SharedConn::new(client, Duration::from_secs(3)));
     let tools = PlanStore::new(conn, config.plans_prefix.clone())
         .tools()
@@ -118,7 +126,8 @@ pub async fn run(
             max_steps: config.max_steps,
         },
         config.max_runs,
-    );
+    )
+    .with_trace(trace.clone());
     let app = Arc::new(App {
         name: config.name.clone(),
         runner: runner.clone(),
@@ -133,6 +142,7 @@ pub async fn run(
             .unwrap_or_else(|| format!("http://{addr}/")),
         started: Instant::now(),
         http: Arc::new(orchestrator_serve::ConnStats::new()),
+        otlp: trace,
     });
     orchestrator_serve::fdlimit::raise_and_log("agent", config.http.max_pending as u64 + 64);
 
@@ -179,6 +189,16 @@ pub async fn run(
         tracing::warn!(
             undelivered = status.queued,
             "stopped with events that never reached Redis"
+        );
+    }
+    if let Some(exporter) = exporter {
+        let s = exporter.shutdown(config.shutdown_grace).await;
+        tracing::info!(
+            exported = s.exported,
+            dropped = s.dropped,
+            failed = s.failed,
+            unsent = s.queued,
+            "OTLP trace export stopped"
         );
     }
     tracing::info!(published = status.published, "orchestrator agent stopped");

@@ -184,7 +184,11 @@ pub fn metrics(app: &App, authorization: Option<&str>) -> Response {
     if let Err(refused) = super::guard::check_token(app.token.as_deref(), authorization) {
         return refused;
     }
-    let mut res = warp::reply::Reply::into_response(app.http.render("agent"));
+    let mut text = app.http.render("agent");
+    if let Some(otlp) = &app.otlp {
+        text.push_str(&otlp.render());
+    }
+    let mut res = warp::reply::Reply::into_response(text);
     res.headers_mut().insert(
         warp::http::header::CONTENT_TYPE,
         warp::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

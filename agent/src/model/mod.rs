@@ -132,4 +132,9 @@ pub trait Model: Send + Sync + 'static {
 
     /// One line for logs and `/healthz`, e.g. `builtin` or `openai gpt-4o-mini @ http://…`.
     fn describe(&self) -> String;
+
+    /// The model's name (`gen_ai.request.model` of exported spans).
+    fn name(&self) -> String {
+        self.describe()
+    }
 }

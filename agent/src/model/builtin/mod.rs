@@ -56,6 +56,10 @@ impl Model for BuiltinModel {
         Box::pin(stream)
     }
 
+    fn name(&self) -> String {
+        "builtin".into()
+    }
+
     fn describe(&self) -> String {
         format!("builtin (offline, {} ms per chunk)", self.pace.as_millis())
     }

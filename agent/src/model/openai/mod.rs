@@ -117,6 +117,10 @@ impl Model for OpenAiModel {
         turn::stream(Arc::clone(&self.endpoint), &request)
     }
 
+    fn name(&self) -> String {
+        self.endpoint.model.clone()
+    }
+
     fn describe(&self) -> String {
         format!(
             "openai {} @ {}",
