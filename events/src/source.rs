@@ -148,6 +148,29 @@ impl std::fmt::Debug for RedisSource {
     }
 }
 
+impl From<redis::Client> for RedisSource {
+    /// A direct source over an already opened client (tests, benchmarks).
+    fn from(client: redis::Client) -> Self {
+        let addr = client.get_connection_info().addr().to_string();
+        RedisSource {
+            inner: Arc::new(Inner {
+                kind: Kind::Direct(client),
+                redacted: format!("redis://{addr}"),
+                master: Mutex::new(Some(addr)),
+                failovers: AtomicU64::new(0),
+            }),
+        }
+    }
+}
+
+impl From<ResolveError> for RedisError {
+    /// For callers that treat "no master now" like "Redis unreachable": an
+    /// I/O-kind error, so it counts as a lost connection and is retried.
+    fn from(e: ResolveError) -> Self {
+        RedisError::from((ErrorKind::Io, "no Redis master", e.to_string()))
+    }
+}
+
 impl RedisSource {
     /// Parses `url`; connects to nothing.
     pub fn parse(url: &str) -> Result<RedisSource, UrlError> {
@@ -173,6 +196,15 @@ impl RedisSource {
                 failovers: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// The one client of a plain URL (`None` for a Sentinel URL), for callers
+    /// that build a self-reconnecting `ConnectionManager` over it.
+    pub fn direct_client(&self) -> Option<redis::Client> {
+        match &self.inner.kind {
+            Kind::Direct(client) => Some(client.clone()),
+            Kind::Sentinel(_) => None,
+        }
     }
 
     /// Whether the URL names Sentinels (rather than one Redis).
