@@ -20,6 +20,8 @@ pub struct App {
     pub publisher: PublisherHandle,
     /// The Redis URL with its password hidden, for `/healthz`.
     pub redis_url_redacted: String,
+    /// Where Redis is: the master in use and failovers followed.
+    pub redis: orchestrator_events::source::RedisSource,
     /// Bearer token required on the POST routes, when set.
     pub token: Option<String>,
     /// Largest accepted body, in bytes.

@@ -22,12 +22,8 @@ async fn serve(cli: Cli) -> Result<(), String> {
     let listen = cli.listen.clone();
     let config = cli.into_config().map_err(|e| e.to_string())?;
     // Check the URL before binding, so a typo is reported as such.
-    redis::Client::open(config.redis_url.as_str()).map_err(|e| {
-        format!(
-            "invalid Redis URL {}: {e}",
-            orchestrator_events::config::redact_url(&config.redis_url)
-        )
-    })?;
+    orchestrator_events::source::RedisSource::parse(&config.redis_url)
+        .map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

@@ -110,13 +110,13 @@ pub fn closing_events(
 /// Reads up to `scan` of the newest stream entries and publishes the closing
 /// events of every unfinished run of `agent`. Returns how many runs it closed.
 pub async fn close_orphaned_runs(
-    client: &redis::Client,
+    source: &orchestrator_events::source::RedisSource,
     stream: &str,
     agent: &str,
     scan: u64,
     publisher: &PublisherHandle,
 ) -> redis::RedisResult<usize> {
-    let mut conn = redis_conn::connect(client, Duration::from_secs(2)).await?;
+    let mut conn = redis_conn::connect(source, Duration::from_secs(2)).await?;
     let stored = orchestrator_events::publish::read_stream(
         &mut conn,
         stream,

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use orchestrator_events::event::ErrorEvent;
 use orchestrator_events::publish::{Target, publish_batch, script, strip_id};
+use orchestrator_events::source::RedisSource;
 use orchestrator_events::{Backoff, Event, EventKind};
 use redis::aio::MultiplexedConnection;
 use tokio::sync::Notify;
@@ -145,7 +146,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Publisher {
     /// Starts the publishing task for `client`. Never fails: an unreachable
     /// Redis is retried in the background.
-    pub fn start(client: redis::Client, options: PublisherOptions) -> Publisher {
+    /// `source` is asked for the current master on every reconnection, so a
+    /// Sentinel failover is followed; a plain `redis::Client` converts.
+    pub fn start(source: impl Into<RedisSource>, options: PublisherOptions) -> Publisher {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             wake: Notify::new(),
@@ -161,7 +164,7 @@ impl Publisher {
         });
         let worker = Worker {
             shared: shared.clone(),
-            client,
+            source: source.into(),
             script: script(),
             options,
             conn: None,
@@ -256,7 +259,7 @@ impl PublisherHandle {
 /// The publishing task's state.
 struct Worker {
     shared: Arc<Shared>,
-    client: redis::Client,
+    source: RedisSource,
     script: redis::Script,
     options: PublisherOptions,
     conn: Option<MultiplexedConnection>,
@@ -363,7 +366,7 @@ impl Worker {
     }
 
     async fn connect(&mut self) -> bool {
-        match redis_conn::connect(&self.client, self.options.io_timeout).await {
+        match redis_conn::connect(&self.source, self.options.io_timeout).await {
             Ok(conn) => {
                 self.conn = Some(conn);
                 if self.in_flight.is_empty() {

@@ -8,16 +8,19 @@
 use std::future::Future;
 use std::time::Duration;
 
+use orchestrator_events::source::RedisSource;
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, ErrorKind, RedisError};
+use redis::{AsyncConnectionConfig, RedisError};
 use tokio::sync::Mutex;
 
-/// Opens a multiplexed connection with a connect and response timeout, so a
-/// hung Redis is an error after `timeout`, never a hang.
+/// Opens a multiplexed connection to the CURRENT master (asking the
+/// Sentinels first for a Sentinel URL) with a connect and response timeout,
+/// so a hung Redis is an error after `timeout`, never a hang.
 pub async fn connect(
-    client: &redis::Client,
+    source: &RedisSource,
     timeout: Duration,
 ) -> redis::RedisResult<MultiplexedConnection> {
+    let client = source.client().await?;
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(timeout))
         .set_response_timeout(Some(timeout));
@@ -27,24 +30,26 @@ pub async fn connect(
 }
 
 /// Whether the error means the connection is gone (as opposed to Redis
-/// answering with an error), so the next call must reconnect.
+/// answering with an error), so the next call must reconnect. `-READONLY`
+/// counts as gone: the node was demoted by a failover, and reconnecting asks
+/// the Sentinels for the new master.
 pub fn is_connection_error(e: &RedisError) -> bool {
-    !matches!(e.kind(), ErrorKind::Server(_) | ErrorKind::Extension)
+    orchestrator_events::source::is_connection_lost(e)
 }
 
 /// One lazily (re)opened connection shared by many callers.
 #[derive(Debug)]
 pub struct SharedConn {
-    client: redis::Client,
+    source: RedisSource,
     timeout: Duration,
     conn: Mutex<Option<MultiplexedConnection>>,
 }
 
 impl SharedConn {
     /// Nothing is opened until the first [`SharedConn::run`].
-    pub fn new(client: redis::Client, timeout: Duration) -> Self {
+    pub fn new(source: impl Into<RedisSource>, timeout: Duration) -> Self {
         SharedConn {
-            client,
+            source: source.into(),
             timeout,
             conn: Mutex::new(None),
         }
@@ -56,7 +61,7 @@ impl SharedConn {
         if let Some(conn) = slot.as_ref() {
             return Ok((conn.clone(), false));
         }
-        let conn = connect(&self.client, self.timeout).await?;
+        let conn = connect(&self.source, self.timeout).await?;
         *slot = Some(conn.clone());
         Ok((conn, true))
     }

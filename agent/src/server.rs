@@ -26,6 +26,7 @@ use crate::redis_conn::SharedConn;
 use crate::runs::Runner;
 use crate::tools::Toolbox;
 use crate::tools::plans::PlanStore;
+use orchestrator_events::source::RedisSource;
 
 /// Why the agent could not start. Each is a configuration problem, reported
 /// as one line by the binary.
@@ -63,11 +64,10 @@ pub async fn run(
     let redacted = redact_url(&config.redis_url);
     // Before any connection: `rediss://` needs a rustls crypto provider.
     orchestrator_events::tls::install_crypto_provider();
-    let client =
-        redis::Client::open(config.redis_url.as_str()).map_err(|e| AgentError::RedisUrl {
-            url: redacted.clone(),
-            reason: e.to_string(),
-        })?;
+    let source = RedisSource::parse(&config.redis_url).map_err(|e| AgentError::RedisUrl {
+        url: e.url,
+        reason: e.reason,
+    })?;
     let model: Arc<dyn Model> = match &config.model {
         ModelChoice::Builtin => Arc::new(BuiltinModel::new(config.pace)),
         ModelChoice::OpenAi(c) => Arc::new(OpenAiModel::new(c.clone())?),
@@ -89,14 +89,14 @@ pub async fn run(
              lower --stream-maxlen or --max-field-bytes"
         );
     }
-    let publisher = Publisher::start(client.clone(), options);
+    let publisher = Publisher::start(source.clone(), options);
 
     // Before serving (so none of this process's runs exist yet): close the runs
     // a killed predecessor under the same name left open.
     let scan = config.stream_maxlen.clamp(1, 20_000);
     let handle = publisher.handle();
     let orphans =
-        crate::orphans::close_orphaned_runs(&client, &config.stream, &config.name, scan, &handle);
+        crate::orphans::close_orphaned_runs(&source, &config.stream, &config.name, scan, &handle);
     match tokio::time::timeout(Duration::from_secs(3), orphans).await {
         Ok(Ok(0)) => {}
         Ok(Ok(closed)) => tracing::warn!(closed, "closed runs left open by a previous process"),
@@ -112,7 +112,7 @@ pub async fn run(
         None => None,
     };
     let trace = exporter.as_ref().map(|e| e.handle());
-    let conn = Arc::new(SharedConn::new(client, Duration::from_secs(3)));
+    let conn = Arc::new(SharedConn::new(source.clone(), Duration::from_secs(3)));
     let tools = PlanStore::new(conn, config.plans_prefix.clone())
         .tools()
         .into_iter()
@@ -134,6 +134,7 @@ pub async fn run(
         tasks: Arc::new(TaskStore::new(TASKS_REMEMBERED)),
         publisher: publisher.handle(),
         redis_url_redacted: redacted.clone(),
+        redis: source.clone(),
         token: config.token.clone(),
         body_limit: config.body_limit,
         base_url: config

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use orchestrator_events::config as defaults;
+use orchestrator_events::source::RedisSource;
 
 /// Everything [`crate::run`] needs besides a listener and a stop signal.
 #[derive(Debug, Clone)]
@@ -112,7 +113,7 @@ impl Config {
     /// shape and that no limit is zero. Called by [`crate::run`] and by the binary
     /// before it binds, so a typo is one line on stderr, not a log loop.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.redis_client()?;
+        self.redis_source()?;
         let positive: [(&'static str, bool); 11] = [
             ("channel", !self.channel.is_empty()),
             ("stream", !self.stream.is_empty()),
@@ -167,11 +168,11 @@ impl Config {
         Ok(())
     }
 
-    /// The Redis client for this URL; opening it does not connect.
-    pub(crate) fn redis_client(&self) -> Result<redis::Client, ConfigError> {
-        redis::Client::open(self.redis_url.as_str()).map_err(|e| ConfigError::RedisUrl {
-            url: defaults::redact_url(&self.redis_url),
-            reason: e.to_string().replace(&self.redis_url, "<url>"),
+    /// Where Redis is (one URL or Sentinels); parsing it does not connect.
+    pub(crate) fn redis_source(&self) -> Result<RedisSource, ConfigError> {
+        RedisSource::parse(&self.redis_url).map_err(|e| ConfigError::RedisUrl {
+            url: e.url,
+            reason: e.reason.replace(&self.redis_url, "<url>"),
         })
     }
 }

@@ -163,6 +163,9 @@ pub async fn healthz(shared: Arc<Shared>) -> Response {
         "status": if up { "ok" } else { "degraded" },
         "redis": if up { "up" } else { "down" },
         "redis_url": redact_url(&shared.config.redis_url),
+        "redis_master": shared.store.source().master(),
+        "redis_sentinel": shared.store.source().is_sentinel(),
+        "redis_failovers": shared.store.source().failovers(),
         "channel": shared.config.channel,
         "stream": shared.config.stream,
         "epoch": shared.redis.epoch(),
@@ -192,11 +195,14 @@ pub fn metrics(shared: Arc<Shared>, headers: HeaderMap, raw_query: String) -> Re
     }
     let mut text = shared.metrics.render();
     let (frames, bytes) = shared.hub.queued();
+    let failovers = shared.store.source().failovers();
     text.push_str(&format!(
         "# HELP bridge_queued_frames Frames waiting in client queues now.\n\
          # TYPE bridge_queued_frames gauge\nbridge_queued_frames {frames}\n\
          # HELP bridge_queued_bytes Bytes waiting in client queues now.\n\
-         # TYPE bridge_queued_bytes gauge\nbridge_queued_bytes {bytes}\n"
+         # TYPE bridge_queued_bytes gauge\nbridge_queued_bytes {bytes}\n\
+         # HELP bridge_redis_failovers_total Redis failovers followed (the Sentinels named a new master).\n\
+         # TYPE bridge_redis_failovers_total counter\nbridge_redis_failovers_total {failovers}\n"
     ));
     text.push_str(&shared.http.render("bridge"));
     let mut res = text.into_response();

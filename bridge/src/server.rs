@@ -41,8 +41,8 @@ pub async fn run(
     let addr = listener.local_addr()?;
     disable_nagle(&listener);
     bound_send_buffer(&listener);
-    let client = config.redis_client()?;
-    let store = Store::new(&client, &config.stream).map_err(|e| ConfigError::RedisUrl {
+    let source = config.redis_source()?;
+    let store = Store::new(&source, &config.stream).map_err(|e| ConfigError::RedisUrl {
         url: redact_url(&config.redis_url),
         reason: e.to_string(),
     })?;
@@ -75,7 +75,7 @@ pub async fn run(
         "bridge listening"
     );
 
-    let subscriber = tokio::spawn(subscriber::run(shared.clone(), client));
+    let subscriber = tokio::spawn(subscriber::run(shared.clone(), source));
     let server = orchestrator_serve::serve(
         listener,
         warp::service(routes::routes(shared.clone())),

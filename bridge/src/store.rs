@@ -4,13 +4,20 @@
 //! shared by every client's replay: requests pipeline on it, and none of them
 //! holds a lock. Every call has a deadline, so a hung Redis turns into an error
 //! the caller retries, never a stuck client.
+//!
+//! Behind Sentinel the master can move, and a `ConnectionManager` reconnects
+//! to the address it was built for only. So with a Sentinel URL the store keeps
+//! a plain multiplexed connection instead, drops it on a lost connection or a
+//! `-READONLY` reply, and asks the Sentinels for the master on the next call.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use orchestrator_events::StreamId;
 use orchestrator_events::config::epoch_key;
-use redis::Value;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use orchestrator_events::source::{RedisSource, is_connection_lost};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::{AsyncConnectionConfig, Value};
 
 /// Deadline of one store call, including a reconnect attempt.
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
@@ -49,9 +56,19 @@ pub struct Head {
 /// Reads from the stream and its epoch key.
 #[derive(Clone)]
 pub struct Store {
-    conn: ConnectionManager,
+    conn: Conn,
+    source: RedisSource,
     stream: String,
     epoch_key: String,
+}
+
+/// How the store reaches Redis.
+#[derive(Clone)]
+enum Conn {
+    /// A plain URL: the self-reconnecting manager, as always.
+    Fixed(ConnectionManager),
+    /// A Sentinel URL: a connection to the master last named, re-resolved after a loss.
+    Following(Arc<tokio::sync::Mutex<Option<MultiplexedConnection>>>),
 }
 
 impl std::fmt::Debug for Store {
@@ -63,18 +80,33 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// A store over `client`; connects lazily, so Redis may be down now.
-    pub fn new(client: &redis::Client, stream: &str) -> redis::RedisResult<Store> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
+    /// A store over `source`; connects lazily, so Redis may be down now.
+    pub fn new(source: &RedisSource, stream: &str) -> redis::RedisResult<Store> {
+        let conn = if source.is_sentinel() {
+            Conn::Following(Arc::new(tokio::sync::Mutex::new(None)))
+        } else {
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(Duration::from_secs(1)))
+                .set_response_timeout(Some(Duration::from_secs(2)))
+                .set_number_of_retries(1)
+                .set_max_delay(Duration::from_millis(500));
+            // A plain source resolves at once, without I/O.
+            let client = source
+                .direct_client()
+                .ok_or_else(|| redis::RedisError::from((redis::ErrorKind::Io, "no client")))?;
+            Conn::Fixed(client.get_connection_manager_lazy(config)?)
+        };
         Ok(Store {
-            conn: client.get_connection_manager_lazy(config)?,
+            conn,
+            source: source.clone(),
             stream: stream.to_string(),
             epoch_key: epoch_key(stream),
         })
+    }
+
+    /// Where Redis is: the master in use and the failovers followed.
+    pub fn source(&self) -> &RedisSource {
+        &self.source
     }
 
     async fn call<T: redis::FromRedisValue>(
@@ -83,14 +115,65 @@ impl Store {
     ) -> redis::RedisResult<T> {
         let mut pipe = redis::pipe();
         req(&mut pipe);
-        let mut conn = self.conn.clone();
-        match tokio::time::timeout(CALL_TIMEOUT, pipe.query_async(&mut conn)).await {
+        let attempt = async {
+            match &self.conn {
+                Conn::Fixed(conn) => pipe.query_async(&mut conn.clone()).await,
+                Conn::Following(slot) => {
+                    let (mut conn, fresh) = self.following(slot).await?;
+                    let result = pipe.query_async(&mut conn).await;
+                    match result {
+                        Err(e) if is_connection_lost(&e) => {
+                            *slot.lock().await = None;
+                            if fresh {
+                                return Err(e);
+                            }
+                            // A connection kept from before the failover: once
+                            // more on the master the Sentinels name now.
+                            let (mut conn, _) = self.following(slot).await?;
+                            let again = pipe.query_async(&mut conn).await;
+                            if matches!(&again, Err(e) if is_connection_lost(e)) {
+                                *slot.lock().await = None;
+                            }
+                            again
+                        }
+                        other => other,
+                    }
+                }
+            }
+        };
+        match tokio::time::timeout(CALL_TIMEOUT, attempt).await {
             Ok(result) => result,
-            Err(_) => Err(redis::RedisError::from((
-                redis::ErrorKind::Io,
-                "Redis did not answer in time",
-            ))),
+            Err(_) => {
+                if let Conn::Following(slot) = &self.conn {
+                    *slot.lock().await = None;
+                }
+                Err(redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "Redis did not answer in time",
+                )))
+            }
         }
+    }
+
+    /// The connection to the current master, opened (after asking the
+    /// Sentinels) when there is none; and whether it was just opened.
+    async fn following(
+        &self,
+        slot: &tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    ) -> redis::RedisResult<(MultiplexedConnection, bool)> {
+        let mut slot = slot.lock().await;
+        if let Some(conn) = slot.as_ref() {
+            return Ok((conn.clone(), false));
+        }
+        let client = self.source.client().await?;
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(2)));
+        let conn = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        *slot = Some(conn.clone());
+        Ok((conn, true))
     }
 
     /// The epoch, created (a random id) when absent. Concurrent creators agree:

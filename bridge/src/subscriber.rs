@@ -15,6 +15,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use orchestrator_events::Backoff;
 use orchestrator_events::config::redact_url;
+use orchestrator_events::source::RedisSource;
 use orchestrator_events::{BridgeStatus, StatusKind};
 use tokio::time::timeout;
 
@@ -34,7 +35,9 @@ const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
 
 /// Runs until the bridge stops.
-pub async fn run(shared: Arc<Shared>, client: redis::Client) {
+/// `source` is asked for the master on every (re)connection, so after a
+/// Sentinel failover the bridge resubscribes on the new master.
+pub async fn run(shared: Arc<Shared>, source: RedisSource) {
     let url = shared.config.redis_url.clone();
     let mut failures: u32 = 0;
     let mut ever_up = false;
@@ -43,7 +46,7 @@ pub async fn run(shared: Arc<Shared>, client: redis::Client) {
         if shared.shutdown.is_cancelled() {
             return;
         }
-        match connect(&client, &shared.config.channel).await {
+        match connect(&source, &shared.config.channel).await {
             Ok(pubsub) => match shared.store.epoch().await {
                 Ok(epoch) => {
                     let changed = last_epoch.as_ref().is_some_and(|old| *old != epoch);
@@ -52,6 +55,7 @@ pub async fn run(shared: Arc<Shared>, client: redis::Client) {
                     shared.metrics.redis_state(true, ever_up);
                     tracing::info!(
                         redis = %redact_url(&url),
+                        master = source.master().as_deref().unwrap_or("?"),
                         channel = %shared.config.channel,
                         %epoch,
                         epoch_changed = changed,
@@ -105,8 +109,9 @@ pub async fn run(shared: Arc<Shared>, client: redis::Client) {
     }
 }
 
-async fn connect(client: &redis::Client, channel: &str) -> redis::RedisResult<redis::aio::PubSub> {
+async fn connect(source: &RedisSource, channel: &str) -> redis::RedisResult<redis::aio::PubSub> {
     let attempt = async {
+        let client = source.client().await?;
         let mut pubsub = client.get_async_pubsub().await?;
         pubsub.subscribe(channel).await?;
         Ok(pubsub)

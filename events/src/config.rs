@@ -30,8 +30,23 @@ pub fn epoch_key(stream: &str) -> String {
 }
 
 /// Removes the password from a Redis URL so it can be logged or shown in
-/// `/healthz`: `redis://user:secret@host` becomes `redis://user:***@host`.
+/// `/healthz`: `redis://user:secret@host` becomes `redis://user:***@host`,
+/// and a Sentinel URL's `?sentinel_password=secret` becomes `=***`.
 pub fn redact_url(url: &str) -> String {
+    let redacted = redact_userinfo(url);
+    match redacted.find("sentinel_password=") {
+        Some(at) => {
+            let start = at + "sentinel_password=".len();
+            let end = redacted[start..]
+                .find(['&', '#'])
+                .map_or(redacted.len(), |i| start + i);
+            format!("{}***{}", &redacted[..start], &redacted[end..])
+        }
+        None => redacted,
+    }
+}
+
+fn redact_userinfo(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_string();
     };
@@ -66,6 +81,10 @@ mod tests {
         assert_eq!(redact_url("rediss://:pw@host"), "rediss://:***@host");
         assert_eq!(redact_url("redis://token@host"), "redis://***@host");
         assert_eq!(redact_url("not a url"), "not a url");
+        assert_eq!(
+            redact_url("redis+sentinel://u:pw@h1:1,h2:2/m?sentinel_password=s3&db=1"),
+            "redis+sentinel://u:***@h1:1,h2:2/m?sentinel_password=***&db=1"
+        );
     }
 
     #[test]

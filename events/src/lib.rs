@@ -22,6 +22,8 @@
 //! - [`truncate`]: caps on large fields and the additive `truncated` object.
 //! - `publish` (feature `redis`): the one server-side step that appends an event
 //!   to the stream and publishes it with its stream id.
+//! - `source` (feature `redis`): `REDIS_URL` parsed once, plain or through
+//!   Sentinel, and the client for the current master on every reconnection.
 //! - `time` (feature `time`): formatting Unix times (RFC 3339, clock, time zone).
 //! - `tls` (feature `redis`): the rustls crypto provider for `rediss://` URLs.
 
@@ -40,6 +42,8 @@ pub mod process;
 #[cfg(feature = "redis")]
 pub mod publish;
 pub mod resume;
+#[cfg(feature = "redis")]
+pub mod source;
 pub mod summary;
 #[cfg(feature = "time")]
 pub mod time;

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use orchestrator_events::config::{self as defaults, redact_url};
 use orchestrator_events::publish::Target;
+use orchestrator_events::source::RedisSource;
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
@@ -87,7 +88,8 @@ pub enum ConfigError {
 
 impl Config {
     /// Checks what can be checked without a network.
-    pub fn validate(&self) -> Result<redis::Client, ConfigError> {
+    /// Returns where Redis is (one URL or Sentinels), parsed.
+    pub fn validate(&self) -> Result<RedisSource, ConfigError> {
         for (name, ok) in [
             ("channel", !self.target.channel.is_empty()),
             ("stream", !self.target.stream.is_empty()),
@@ -104,8 +106,7 @@ impl Config {
         self.http
             .validate()
             .map_err(|e| ConfigError::Http(e.name, e.reason))?;
-        redis::Client::open(self.redis_url.as_str())
-            .map_err(|e| ConfigError::RedisUrl(redact_url(&self.redis_url), e.to_string()))
+        RedisSource::parse(&self.redis_url).map_err(|e| ConfigError::RedisUrl(e.url, e.reason))
     }
 }
 
@@ -118,7 +119,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), ConfigError> {
     orchestrator_events::tls::install_crypto_provider();
-    let client = config.validate()?;
+    let source = config.validate()?;
     let metrics = Arc::new(metrics::Metrics::default());
     let sink = sink::Sink::new(config.queue_bytes, metrics.clone());
     let shared = server::Shared {
@@ -128,6 +129,7 @@ pub async fn run(
         token: config.token.clone(),
         body_limit: config.body_limit,
         redis_display: redact_url(&config.redis_url),
+        redis: source.clone(),
         http: Arc::new(orchestrator_serve::ConnStats::new()),
     };
     orchestrator_serve::fdlimit::raise_and_log("ingest", config.http.max_pending as u64 + 64);
@@ -140,7 +142,7 @@ pub async fn run(
     );
     let stop_publishing = CancellationToken::new();
     let publisher = tokio::spawn(sink.run(
-        client,
+        source,
         config.target.clone(),
         stop_publishing.clone(),
         config.drain,

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use bytes::Buf;
 use futures_util::{Stream, StreamExt};
+use orchestrator_events::source::RedisSource;
 use subtle::ConstantTimeEq;
 use tokio::sync::Mutex;
 use warp::Filter;
@@ -37,6 +38,8 @@ pub struct Shared {
     pub token: Option<String>,
     /// Largest body, decompressed.
     pub body_limit: usize,
+    /// Where Redis is: the master in use and failovers followed, for `/healthz`.
+    pub redis: RedisSource,
     /// The Redis URL with its password redacted, for `/healthz`.
     pub redis_display: String,
     /// Connections accepted, pending and closed by reason, for `/metrics`.
@@ -241,7 +244,13 @@ pub fn routes(shared: Shared) -> impl Filter<Extract = (Reply,), Error = Infalli
         .and(warp::get())
         .and(with.clone())
         .map(|shared: Shared| {
-            let body = shared.metrics.health(&shared.redis_display).to_string();
+            let mut health = shared.metrics.health(&shared.redis_display);
+            if let Some(redis) = health.get_mut("redis").and_then(|r| r.as_object_mut()) {
+                redis.insert("master".into(), shared.redis.master().into());
+                redis.insert("sentinel".into(), shared.redis.is_sentinel().into());
+                redis.insert("failovers".into(), shared.redis.failovers().into());
+            }
+            let body = health.to_string();
             reply(StatusCode::OK, "application/json", body.into_bytes())
         });
     let metrics = warp::path!("metrics")
@@ -257,6 +266,12 @@ pub fn routes(shared: Shared) -> impl Filter<Extract = (Reply,), Error = Infalli
                 );
             }
             let mut text = shared.metrics.render();
+            text.push_str(&format!(
+                "# HELP ingest_redis_failovers_total Redis failovers followed (the Sentinels named a new master).\n\
+                 # TYPE ingest_redis_failovers_total counter\n\
+                 ingest_redis_failovers_total {}\n",
+                shared.redis.failovers()
+            ));
             text.push_str(&shared.http.render("ingest"));
             reply(
                 StatusCode::OK,

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use orchestrator_events::Backoff;
 use orchestrator_events::publish::{self, Target};
+use orchestrator_events::source::RedisSource;
 use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
 
@@ -131,9 +132,12 @@ impl Sink {
 
     /// Drains the queue into Redis until `stop`; then keeps draining for at
     /// most `grace` so what was accepted before the signal still lands.
+    /// `source` is asked for the current master on every reconnection; any
+    /// failed batch (a lost connection, `-READONLY` after a failover) drops
+    /// the connection, so the next attempt follows the Sentinels.
     pub async fn run(
         self,
-        client: redis::Client,
+        source: RedisSource,
         target: Target,
         stop: CancellationToken,
         grace: Duration,
@@ -164,7 +168,11 @@ impl Sink {
                 continue;
             };
             if conn.is_none() {
-                match client.get_multiplexed_async_connection().await {
+                let connected = match source.client().await {
+                    Ok(client) => client.get_multiplexed_async_connection().await,
+                    Err(e) => Err(e.into()),
+                };
+                match connected {
                     Ok(c) => conn = Some(c),
                     Err(e) => {
                         self.failed(&e.to_string(), &mut failures, &stop).await;

@@ -11,6 +11,7 @@ use clap::Parser;
 use futures_util::StreamExt;
 use orchestrator_events::Backoff;
 use orchestrator_events::config as defaults;
+use orchestrator_events::source::RedisSource;
 
 /// Resubscribing: quick after a blip, at most every 5 s while Redis is away.
 const RESUBSCRIBE: Backoff = Backoff {
@@ -38,12 +39,9 @@ fn main() {
     let cli: Cli = orchestrator_agent::cli::parse_or_exit("orchestrator-listen");
     // Before any connection: `rediss://` needs a rustls crypto provider.
     orchestrator_events::tls::install_crypto_provider();
-    let client = match redis::Client::open(cli.redis_url.as_str()) {
-        Ok(c) => c,
-        Err(e) => fail(&format!(
-            "invalid Redis URL {}: {e}",
-            defaults::redact_url(&cli.redis_url)
-        )),
+    let source = match RedisSource::parse(&cli.redis_url) {
+        Ok(s) => s,
+        Err(e) => fail(&e.to_string()),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -51,18 +49,21 @@ fn main() {
     };
     runtime.block_on(async {
         tokio::select! {
-            _ = listen(client, &cli) => {}
+            _ = listen(source, &cli) => {}
             _ = orchestrator_events::process::stop_signal() => {}
         }
     });
 }
 
-async fn listen(client: redis::Client, cli: &Cli) {
-    let url = defaults::redact_url(&cli.redis_url);
+/// Subscribes on the current master (asking the Sentinels again after every
+/// lost connection, for a Sentinel URL) and prints until stdout closes.
+async fn listen(source: RedisSource, cli: &Cli) {
+    let url = source.redacted().to_string();
     let mut failures = 0u32;
     let mut was_connected = false;
     loop {
         let subscribed = async {
+            let client = source.client().await?;
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(&cli.channel).await?;
             Ok::<_, redis::RedisError>(pubsub)

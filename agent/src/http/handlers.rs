@@ -161,6 +161,9 @@ pub fn healthz(app: &App) -> Response {
             "model": app.runner.model_description(),
             "redis": {
                 "url": app.redis_url_redacted,
+                "master": app.redis.master(),
+                "sentinel": app.redis.is_sentinel(),
+                "failovers": app.redis.failovers(),
                 "connected": events.connected,
                 "last_error": events.last_error,
             },
@@ -184,11 +187,17 @@ pub fn metrics(app: &App, authorization: Option<&str>) -> Response {
     if let Err(refused) = super::guard::check_token(app.token.as_deref(), authorization) {
         return refused;
     }
-    let mut text = app.http.render("agent");
+    let mut body = app.http.render("agent");
+    body.push_str(&format!(
+        "# HELP agent_redis_failovers_total Redis failovers followed (the Sentinels named a new master).\n\
+         # TYPE agent_redis_failovers_total counter\n\
+         agent_redis_failovers_total {}\n",
+        app.redis.failovers()
+    ));
     if let Some(otlp) = &app.otlp {
-        text.push_str(&otlp.render());
+        body.push_str(&otlp.render());
     }
-    let mut res = warp::reply::Reply::into_response(text);
+    let mut res = warp::reply::Reply::into_response(body);
     res.headers_mut().insert(
         warp::http::header::CONTENT_TYPE,
         warp::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
