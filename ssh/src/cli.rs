@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use orchestrator_events::config::DEFAULT_WS_URL;
-use orchestrator_tui::app::DEFAULT_MAX_EVENTS;
+use orchestrator_tui::app::{DEFAULT_MAX_EVENTS, DEFAULT_MAX_MEMORY};
+use orchestrator_tui::cli::parse_size;
 
 /// Serve the orchestrator monitor over SSH: `ssh -p 2222 host` and the live
 /// dashboard is there — no account, no shell, only the view.
@@ -59,6 +60,11 @@ pub struct Cli {
     /// Events kept in the shared store; the oldest are dropped beyond this.
     #[arg(long, env = "ORCH_SSH_MAX_EVENTS", value_name = "N", default_value_t = DEFAULT_MAX_EVENTS)]
     pub max_events: usize,
+
+    /// Memory the shared store's events may take (e.g. 32MiB, 1GiB, or bytes); the oldest are dropped beyond this.
+    #[arg(long, env = "ORCH_SSH_MAX_MEMORY", value_name = "SIZE",
+          default_value_t = DEFAULT_MAX_MEMORY, value_parser = parse_size)]
+    pub max_memory: usize,
 }
 
 /// A duration such as `90s`, `30m`, `2h` or plain seconds.

@@ -45,7 +45,7 @@ async fn main() -> color_eyre::Result<()> {
     let mut client = ClientConfig::new(&cli.url)?;
     client.token = cli.token.clone();
     let cancel = CancellationToken::new();
-    let upstream = Upstream::spawn(client, cli.max_events, cancel.child_token());
+    let upstream = Upstream::spawn(client, cli.max_events, cli.max_memory, cancel.child_token());
 
     let listener = tokio::net::TcpListener::bind(cli.listen)
         .await

@@ -44,10 +44,17 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    /// Starts the client task; it runs until `cancel` fires.
-    pub fn spawn(config: ClientConfig, max_events: usize, cancel: CancellationToken) -> Upstream {
+    /// Starts the client task; it runs until `cancel` fires. The one shared
+    /// feed holds at most `max_events` events and about `max_bytes` of them.
+    pub fn spawn(
+        config: ClientConfig,
+        max_events: usize,
+        max_bytes: usize,
+        cancel: CancellationToken,
+    ) -> Upstream {
         let label = config.display_url();
-        let feed = SharedFeed::new(max_events, Source::Live { url: label.clone() });
+        let feed =
+            SharedFeed::with_limits(max_events, max_bytes, Source::Live { url: label.clone() });
         let (lines, _) = broadcast::channel(STREAM_BACKLOG);
         let upstream = Upstream {
             feed,

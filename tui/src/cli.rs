@@ -7,7 +7,7 @@ use clap::Parser;
 use orchestrator_events::StreamId;
 use orchestrator_events::config::DEFAULT_WS_URL;
 
-use crate::app::DEFAULT_MAX_EVENTS;
+use crate::app::{DEFAULT_MAX_EVENTS, DEFAULT_MAX_MEMORY};
 
 /// Watch orchestrator agents think and act, live, from a terminal.
 ///
@@ -45,6 +45,11 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_EVENTS,
           value_parser = parse_max_events)]
     pub max_events: usize,
+
+    /// Memory the kept events may take (e.g. 32MiB, 1GiB, or bytes); the oldest are dropped beyond this.
+    #[arg(long, value_name = "SIZE", env = "ORCH_TUI_MAX_MEMORY",
+          default_value_t = DEFAULT_MAX_MEMORY, value_parser = parse_size)]
+    pub max_memory: usize,
 
     /// Append every received frame to this JSONL file.
     #[arg(long, value_name = "FILE", conflicts_with = "replay")]
@@ -97,6 +102,32 @@ fn parse_max_events(s: &str) -> Result<usize, String> {
     }
 }
 
+/// `--max-memory`: a size of at least 1 MiB, as bytes (`1048576`) or with a
+/// unit: `KiB`, `MiB`, `GiB` (powers of 1024) or `kB`, `MB`, `GB` (of 1000),
+/// case-insensitive. Why the floor: the ring always keeps its newest event,
+/// and the bridge lets one through up to 1 MiB.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    const ERR: &str = "expected a size such as 32MiB, 256MiB or 1048576 (bytes), at least 1MiB";
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| ERR.to_string())?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1 << 10,
+        "mib" | "m" => 1 << 20,
+        "gib" | "g" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => return Err(ERR.into()),
+    };
+    n.checked_mul(mult)
+        .filter(|b| *b >= 1 << 20)
+        .and_then(|b| usize::try_from(b).ok())
+        .ok_or_else(|| ERR.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +159,29 @@ mod tests {
         let cli = Cli::try_parse_from(["t"]).expect("valid");
         assert_eq!(cli.history, 2000);
         assert!(Cli::try_parse_from(["t", "--history", "-1"]).is_err());
+        assert_eq!(cli.max_memory, 256 << 20);
+    }
+
+    #[test]
+    fn parses_sizes() {
+        assert_eq!(parse_size("32MiB"), Ok(32 << 20));
+        assert_eq!(parse_size("256mib"), Ok(256 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("2MB"), Ok(2_000_000));
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        for bad in [
+            "",
+            "MiB",
+            "32 lots",
+            "-1MiB",
+            "1000",
+            "1.5MiB",
+            "99999999999999GiB",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+        let cli = Cli::try_parse_from(["t", "--max-memory", "32MiB"]).expect("valid");
+        assert_eq!(cli.max_memory, 32 << 20);
+        assert!(Cli::try_parse_from(["t", "--max-memory", "lots"]).is_err());
     }
 }

@@ -129,6 +129,7 @@ async fn main() -> ExitCode {
 
     let mut config = AppConfig::new(source);
     config.max_events = cli.max_events;
+    config.max_memory = cli.max_memory;
     config.theme = theme;
     config.zone = zone;
     config.recording = cli.record.as_ref().map(|p| p.display().to_string());

@@ -36,6 +36,8 @@ pub struct Icons {
     pub ellipsis: &'static str,
     /// Separates fields in bars.
     pub sep: &'static str,
+    /// Marks an event the producer cut (it has a `truncated` object).
+    pub cut: &'static str,
     /// Success mark after a tool name.
     pub ok: &'static str,
     /// Failure mark after a tool name.
@@ -64,6 +66,7 @@ pub static UNICODE: Icons = Icons {
     warn: "⚠",
     ellipsis: "…",
     sep: "│",
+    cut: "✂",
     ok: "✓",
     err: "✗",
     border: symbols::border::ROUNDED,
@@ -86,6 +89,7 @@ pub static ASCII: Icons = Icons {
     warn: "!",
     ellipsis: "~",
     sep: "|",
+    cut: "[cut]",
     ok: "ok",
     err: "ERR",
     border: symbols::border::Set {

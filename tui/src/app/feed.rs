@@ -44,10 +44,17 @@ pub struct Feed {
 }
 
 impl Feed {
-    /// An empty feed holding at most `max_events` events.
+    /// An empty feed holding at most `max_events` events and
+    /// [`DEFAULT_MAX_MEMORY`](super::DEFAULT_MAX_MEMORY) bytes of them.
     pub fn new(max_events: usize, source: Source) -> Feed {
+        Feed::with_limits(max_events, super::DEFAULT_MAX_MEMORY, source)
+    }
+
+    /// An empty feed holding at most `max_events` events and about
+    /// `max_bytes` of them (`--max-memory`; see [`super::store::entry_bytes`]).
+    pub fn with_limits(max_events: usize, max_bytes: usize, source: Source) -> Feed {
         Feed {
-            store: Store::new(max_events),
+            store: Store::with_max_bytes(max_events, max_bytes),
             conn: Connection {
                 state: match source {
                     Source::Live { .. } => ConnState::Connecting { attempt: 1 },
@@ -158,8 +165,9 @@ impl Feed {
         self.evict();
     }
 
-    /// The one place events leave: the ring drops its oldest beyond its bound,
-    /// and the runs made only of dropped events go with them.
+    /// The one place events leave: the ring drops its oldest beyond either
+    /// bound (count or bytes), and the runs made only of dropped events go
+    /// with them.
     fn evict(&mut self) {
         if self.store.evict() {
             self.runs.evict(self.store.base(ViewMode::Raw));
@@ -215,6 +223,11 @@ impl SharedFeed {
     /// An empty shared feed.
     pub fn new(max_events: usize, source: Source) -> SharedFeed {
         SharedFeed::from_feed(Feed::new(max_events, source))
+    }
+
+    /// An empty shared feed bounded in count and bytes (see [`Feed::with_limits`]).
+    pub fn with_limits(max_events: usize, max_bytes: usize, source: Source) -> SharedFeed {
+        SharedFeed::from_feed(Feed::with_limits(max_events, max_bytes, source))
     }
 
     /// Shares an existing feed.

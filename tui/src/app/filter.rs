@@ -331,6 +331,7 @@ mod tests {
             text,
             open: false,
             tool: None,
+            truncated: false,
         }
     }
 

@@ -36,6 +36,9 @@ pub use view::{View, ViewConfig};
 /// Default size of the event ring (`--max-events`).
 pub const DEFAULT_MAX_EVENTS: usize = 50_000;
 
+/// Default bound of the event ring in bytes (`--max-memory`, 256 MiB).
+pub const DEFAULT_MAX_MEMORY: usize = 256 * 1024 * 1024;
+
 /// Where events come from, for the status bar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -56,6 +59,8 @@ pub enum Source {
 pub struct AppConfig {
     /// Events kept before the oldest is evicted.
     pub max_events: usize,
+    /// Bytes the kept events may take (estimate) before the oldest is evicted.
+    pub max_memory: usize,
     /// Icons and colours.
     pub theme: Theme,
     /// Zone for the time column.
@@ -75,6 +80,7 @@ impl AppConfig {
     pub fn new(source: Source) -> AppConfig {
         AppConfig {
             max_events: DEFAULT_MAX_EVENTS,
+            max_memory: DEFAULT_MAX_MEMORY,
             theme: Theme::default(),
             zone: Zone::Local,
             source,
@@ -161,7 +167,7 @@ impl App {
     /// An empty monitor.
     pub fn new(config: AppConfig) -> App {
         App {
-            feed: Feed::new(config.max_events, config.source),
+            feed: Feed::with_limits(config.max_events, config.max_memory, config.source),
             view: View::new(ViewConfig {
                 theme: config.theme,
                 zone: config.zone,

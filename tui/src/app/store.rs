@@ -46,6 +46,11 @@ pub struct Entry {
     /// What adding it changed in the rows: how views keep their index in
     /// step with the store without a queue per view.
     pub change: RowChange,
+    /// The producer cut a large field (the event has a `truncated` object).
+    pub truncated: bool,
+    /// Its heap estimate in bytes, as counted against `--max-memory`
+    /// (see [`entry_bytes`]).
+    pub bytes: usize,
 }
 
 /// How a tool call stands.
@@ -87,6 +92,8 @@ pub struct Row {
     pub tool: Option<ToolState>,
     /// Global id of the tool result entry, once paired.
     pub result: Option<u64>,
+    /// One of its events was cut by the producer.
+    pub truncated: bool,
 }
 
 /// Which list the log shows.
@@ -115,6 +122,8 @@ pub struct LineRef<'a> {
     pub open: bool,
     /// Tool status suffix.
     pub tool: Option<ToolState>,
+    /// The producer cut a field of it: the row shows a marker.
+    pub truncated: bool,
 }
 
 /// What one ingest changed in the row list.
@@ -143,6 +152,10 @@ pub struct Store {
     rows: VecDeque<Row>,
     row_base: u64,
     max_events: usize,
+    /// `--max-memory`: the most bytes the entries and rows may take (estimate).
+    max_bytes: usize,
+    /// What the entries and rows take now, by the same estimate.
+    bytes: usize,
     /// The open (growing) message of each run: key → row id.
     open: HashMap<Arc<str>, u64>,
     /// Pending tool calls: (run key, `tool_use_id`) → row id. The run is part
@@ -156,15 +169,56 @@ pub struct Store {
 /// Above this many entries a bookkeeping map is pruned of evicted rows.
 const MAP_PRUNE_AT: usize = 4096;
 
+/// A coalesced message longer than this starts a new row. Why: a row leaves
+/// only with its newest event, so one endless message in a single row would
+/// outgrow the byte bound however many of its chunks were evicted.
+pub const ROW_TEXT_MAX: usize = 256 * 1024;
+
+/// Per heap block, what the allocator keeps besides the bytes asked for
+/// (size header and rounding of glibc's malloc), in the estimate.
+const BLOCK_OVERHEAD: usize = 16;
+
+/// The heap estimate of one entry: the slot in the ring, the raw frame text,
+/// the summary and the per-entry `agent` / `run_id` strings, each with
+/// [`BLOCK_OVERHEAD`]. The parsed event itself is dropped after ingest (only
+/// the summary and these fields are kept), so its tree costs nothing here; a
+/// detail pane parses the raw text again when drawn, per viewer, and frees it.
+pub fn entry_bytes(e: &Entry) -> usize {
+    let arc = |s: &Option<Arc<str>>| s.as_ref().map_or(0, |s| s.len() + 16 + BLOCK_OVERHEAD);
+    std::mem::size_of::<Entry>()
+        + e.raw.len()
+        + BLOCK_OVERHEAD
+        + e.summary.capacity()
+        + BLOCK_OVERHEAD
+        + arc(&e.agent)
+        + arc(&e.run_id)
+}
+
+/// The heap estimate of one row: its slot and its text's allocation. The
+/// `agent` / `run_id` are shared with its first entry and counted there.
+fn row_bytes(r: &Row) -> usize {
+    std::mem::size_of::<Row>() + r.text.capacity() + BLOCK_OVERHEAD
+}
+
 impl Store {
-    /// An empty store holding at most `max_events` events (at least 1).
+    /// An empty store holding at most `max_events` events (at least 1), with
+    /// no bound in bytes.
     pub fn new(max_events: usize) -> Store {
+        Store::with_max_bytes(max_events, usize::MAX)
+    }
+
+    /// An empty store holding at most `max_events` events (at least 1) and
+    /// about `max_bytes` of heap (see [`entry_bytes`]); the newest event is
+    /// always kept, whatever its size.
+    pub fn with_max_bytes(max_events: usize, max_bytes: usize) -> Store {
         Store {
             entries: VecDeque::new(),
             entry_base: 0,
             rows: VecDeque::new(),
             row_base: 0,
             max_events: max_events.max(1),
+            max_bytes,
+            bytes: 0,
             open: HashMap::new(),
             pending: HashMap::new(),
             runs: HashMap::new(),
@@ -184,6 +238,24 @@ impl Store {
     /// The most events held at once.
     pub fn max_events(&self) -> usize {
         self.max_events
+    }
+
+    /// The bound in bytes (`usize::MAX` when there is none).
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// What the entries and rows may take: the bound less 1/16 for the rest
+    /// of the monitor's state (runs, join maps, the rings' spare slots), which
+    /// the estimate does not count; `bench/tests/tui_memory.rs` measures the
+    /// whole heap against the bound with a counting allocator.
+    fn budget(&self) -> usize {
+        self.max_bytes - self.max_bytes / 16
+    }
+
+    /// What the events and rows held take now, estimated (see [`entry_bytes`]).
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Global id of the oldest item still held in `mode`'s list.
@@ -230,6 +302,7 @@ impl Store {
                 text: &e.summary,
                 open: false,
                 tool: None,
+                truncated: e.truncated,
             }),
             ViewMode::Rows => self.row(gid).map(|r| LineRef {
                 ts: r.ts,
@@ -239,6 +312,7 @@ impl Store {
                 text: &r.text,
                 open: r.open,
                 tool: r.tool,
+                truncated: r.truncated,
             }),
         }
     }
@@ -250,25 +324,36 @@ impl Store {
         let (mut entry, payload) = make_entry(frame, now_wall);
         let change = self.coalesce(entry_gid, &entry, payload);
         entry.change = change;
+        entry.bytes = entry_bytes(&entry);
+        self.bytes += entry.bytes;
         self.entries.push_back(entry);
         (entry_gid, change)
     }
 
-    /// Evicts the oldest events beyond `max_events` (and rows made only of
-    /// evicted events). Returns whether anything was evicted.
+    /// Evicts the oldest events while more than `max_events` are held or
+    /// they take more than `max_bytes` (and rows made only of evicted
+    /// events). The newest event always stays. Returns whether anything was
+    /// evicted.
     pub fn evict(&mut self) -> bool {
         let mut evicted = false;
-        while self.entries.len() > self.max_events {
-            self.entries.pop_front();
+        while self.entries.len() > self.max_events
+            || (self.bytes > self.budget() && self.entries.len() > 1)
+        {
+            let Some(e) = self.entries.pop_front() else {
+                break;
+            };
+            self.bytes = self.bytes.saturating_sub(e.bytes);
             self.entry_base += 1;
             evicted = true;
+            while self.rows.front().is_some_and(|r| r.last < self.entry_base) {
+                if let Some(r) = self.rows.pop_front() {
+                    self.bytes = self.bytes.saturating_sub(row_bytes(&r));
+                }
+                self.row_base += 1;
+            }
         }
         if !evicted {
             return false;
-        }
-        while self.rows.front().is_some_and(|r| r.last < self.entry_base) {
-            self.rows.pop_front();
-            self.row_base += 1;
         }
         let base = self.row_base;
         if self.open.len() > MAP_PRUNE_AT {
@@ -285,6 +370,7 @@ impl Store {
 
     fn push_row(&mut self, row: Row) -> u64 {
         let gid = self.row_base + self.rows.len() as u64;
+        self.bytes += row_bytes(&row);
         self.rows.push_back(row);
         gid
     }
@@ -318,6 +404,7 @@ impl Store {
             open: false,
             tool: None,
             result: None,
+            truncated: entry.truncated,
         };
 
         if matches!(entry.kind, Kind::Text | Kind::Reasoning) {
@@ -331,10 +418,15 @@ impl Store {
             if let Some(&open) = self.open.get(&key)
                 && let Some(row) = self.row_mut(open)
                 && row.kind == entry.kind
+                && row.text.len() + entry.summary.len() <= ROW_TEXT_MAX
             {
+                let before = row.text.capacity();
                 row.text.push_str(&entry.summary);
                 row.last = gid;
                 row.chunks += 1;
+                row.truncated |= entry.truncated;
+                let grown = row.text.capacity().saturating_sub(before);
+                self.bytes += grown;
                 return RowChange::Updated(open);
             }
             self.close(&key);
@@ -367,6 +459,7 @@ impl Store {
                     row.last = gid;
                     row.chunks += 1;
                     row.result = Some(gid);
+                    row.truncated |= entry.truncated;
                     return RowChange::Updated(row_gid);
                 }
                 RowChange::New(self.push_row(new_row(entry.summary.clone(), entry.kind)))
@@ -435,6 +528,8 @@ fn make_entry(frame: Frame, now_wall: f64) -> (Entry, Payload) {
                     ts: now_wall,
                     summary,
                     change: RowChange::New(0),
+                    truncated: false,
+                    bytes: 0,
                 },
                 Payload::Plain,
             )
@@ -442,6 +537,7 @@ fn make_entry(frame: Frame, now_wall: f64) -> (Entry, Payload) {
         Ok(event) => {
             let summary = summary::summarize(&event);
             let kind = Kind::of(&event.kind);
+            let truncated = !orchestrator_events::truncate::truncated_fields(&event).is_empty();
             let payload = match &event.kind {
                 EventKind::ToolUse(u) => Payload::ToolUse {
                     id: u.tool_use_id.clone(),
@@ -473,6 +569,8 @@ fn make_entry(frame: Frame, now_wall: f64) -> (Entry, Payload) {
                     ts,
                     summary,
                     change: RowChange::New(0),
+                    truncated,
+                    bytes: 0,
                 },
                 payload,
             )
@@ -692,6 +790,77 @@ mod tests {
         s.evict();
         let (_, change) = s.ingest(frame(r#"{"type":"tool_result","tool_use_id":"u","tool_name":"t","status":"success","output":1,"duration_ms":1}"#), 0.0);
         assert_eq!(change, RowChange::New(2));
+    }
+
+    #[test]
+    fn evicts_by_bytes_keeping_the_newest_and_counts_what_it_holds() {
+        let big = "x".repeat(10_000);
+        let mut s = Store::with_max_bytes(1_000, 100_000);
+        for i in 0..50 {
+            s.ingest(
+                frame(&format!(
+                    r#"{{"type":"error","message":"{i} {big}","kind":"k"}}"#
+                )),
+                0.0,
+            );
+            s.evict();
+            assert!(
+                s.bytes() <= 100_000 - 100_000 / 16,
+                "{} after {i}",
+                s.bytes()
+            );
+        }
+        // Each event is ~10 kB of raw text (its summary is cut to 300 chars).
+        assert!((5..10).contains(&s.len_entries()), "{}", s.len_entries());
+        assert_eq!(s.end(ViewMode::Raw), 50, "the newest stay");
+        let held: usize = (s.base(ViewMode::Raw)..s.end(ViewMode::Raw))
+            .filter_map(|g| s.entry(g))
+            .map(|e| e.bytes)
+            .sum::<usize>()
+            + (s.base(ViewMode::Rows)..s.end(ViewMode::Rows))
+                .filter_map(|g| s.row(g))
+                .map(row_bytes)
+                .sum::<usize>();
+        assert_eq!(s.bytes(), held, "the running total is what is held");
+        // One event over the bound alone still stays: it is the newest.
+        let mut s = Store::with_max_bytes(10, 1_000);
+        s.ingest(
+            frame(&format!(
+                r#"{{"type":"error","message":"{big}","kind":"k"}}"#
+            )),
+            0.0,
+        );
+        s.evict();
+        assert_eq!(s.len_entries(), 1);
+    }
+
+    #[test]
+    fn an_endless_message_splits_into_rows_so_its_chunks_can_leave() {
+        let chunk = "y".repeat(100_000);
+        let mut s = Store::with_max_bytes(1_000, 2_000_000);
+        for _ in 0..40 {
+            s.ingest(text("r", &chunk), 0.0);
+            s.evict();
+        }
+        assert!(s.bytes() <= 2_000_000, "{}", s.bytes());
+        assert!(
+            s.row(s.base(ViewMode::Rows))
+                .is_some_and(|r| r.text.len() <= ROW_TEXT_MAX)
+        );
+        assert!(s.base(ViewMode::Rows) > 0, "old rows of the message left");
+    }
+
+    #[test]
+    fn a_truncated_event_marks_its_entry_and_row() {
+        let mut s = Store::new(10);
+        s.ingest(frame(r#"{"type":"tool_use","tool_name":"t","tool_input":{"a":"b"},"tool_use_id":"u","run_id":"r","truncated":{"tool_input":2000000}}"#), 0.0);
+        s.ingest(frame(r#"{"type":"tool_result","tool_use_id":"u","tool_name":"t","status":"success","output":1,"duration_ms":1,"run_id":"r"}"#), 0.0);
+        assert!(s.entry(0).is_some_and(|e| e.truncated));
+        assert!(s.entry(1).is_some_and(|e| !e.truncated));
+        assert!(
+            s.line(ViewMode::Rows, 0).is_some_and(|l| l.truncated),
+            "the pair keeps the mark"
+        );
     }
 
     #[test]

@@ -28,6 +28,28 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A size in bytes for people, in powers of 1000 with one decimal:
+/// `512 B`, `60.0 kB`, `14.2 MB`, `1.0 GB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1_000_000_000, "GB"), (1_000_000, "MB"), (1_000, "kB")];
+    for (size, unit) in UNITS {
+        if n >= size {
+            return format!("{:.1} {unit}", n as f64 / size as f64);
+        }
+    }
+    format!("{n} B")
+}
+
+/// A size in KiB, rounded (`16 KiB`), or bytes below 1 KiB: the unit of the
+/// producer's `--max-field-bytes`, so a cut field reads as "first 16 KiB".
+pub fn kib(n: u64) -> String {
+    if n < 1024 {
+        format!("{n} B")
+    } else {
+        format!("{} KiB", (n + 512) / 1024)
+    }
+}
+
 /// The connection state: icon, word and style.
 pub fn conn_label(app: &Screen<'_>) -> (String, Style) {
     let t = &app.view.theme;
@@ -105,9 +127,12 @@ pub fn render_status(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
     if !right.is_empty() {
         right.push(sep.clone());
     }
+    // What the ring holds, in count and in its estimated heap (`--max-memory`).
     right.push(Span::raw(format!(
-        "{} ev",
-        thousands(app.feed.store.len_entries() as u64)
+        "{} ev{} {}",
+        thousands(app.feed.store.len_entries() as u64),
+        if t.is_ascii() { "," } else { " ·" },
+        human_bytes(app.feed.store.bytes() as u64)
     )));
     right.push(sep.clone());
     right.push(Span::styled(sparkline(app), t.good()));
@@ -316,5 +341,16 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn formats_sizes() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(60_000), "60.0 kB");
+        assert_eq!(human_bytes(14_200_000), "14.2 MB");
+        assert_eq!(human_bytes(1_009_930), "1.0 MB");
+        assert_eq!(kib(16 * 1024), "16 KiB");
+        assert_eq!(kib(16 * 1024 - 3), "16 KiB");
+        assert_eq!(kib(100), "100 B");
     }
 }

@@ -9,9 +9,13 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
+use orchestrator_events::truncate::TRUNCATED_KEY;
+use serde_json::Value;
+
 use crate::app::store::detail_value;
 use crate::ui::Screen;
-use crate::ui::json;
+use crate::ui::bars::{human_bytes, kib};
+use crate::ui::{json, text};
 
 /// At most this many JSON lines are laid out (a guard against huge events).
 const MAX_LINES: usize = 5_000;
@@ -27,7 +31,14 @@ pub fn lines(app: &Screen<'_>, width: u16) -> Vec<Line<'static>> {
     };
     let lines = match detail_value(&app.feed.store, app.view.mode, gid) {
         None => vec![Line::styled("(evicted)", theme.dim())],
-        Some(Ok(value)) => json::lines(&value, theme, MAX_LINES),
+        Some(Ok(value)) => {
+            let mut out: Vec<Line<'static>> = cut_notes(&value)
+                .into_iter()
+                .map(|note| Line::styled(format!("{} {note}", theme.icons.cut), theme.waiting()))
+                .collect();
+            out.extend(json::lines(&value, theme, MAX_LINES));
+            out
+        }
         Some(Err(raw)) => {
             let mut out = vec![Line::styled("not a JSON event; raw frame:", theme.bad())];
             out.extend(
@@ -39,6 +50,45 @@ pub fn lines(app: &Screen<'_>, width: u16) -> Vec<Line<'static>> {
         }
     };
     json::wrap(lines, width)
+}
+
+/// One line per field the producer cut, from the `truncated` objects of the
+/// event (or of both events of a paired tool call): its original size and
+/// what is shown, e.g. `input: 1.0 MB, first 16 KiB shown`. The shown size is
+/// measured as the producer measured the original: a string's UTF-8 length,
+/// a JSON value's compact serialisation.
+pub fn cut_notes(value: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut note = |obj: &serde_json::Map<String, Value>| {
+        let Some(Value::Object(cut)) = obj.get(TRUNCATED_KEY) else {
+            return;
+        };
+        for (field, original) in cut {
+            let Some(original) = original.as_u64() else {
+                continue;
+            };
+            let shown = match obj.get(field) {
+                Some(Value::String(s)) => s.len(),
+                Some(v) => serde_json::to_string(v).map_or(0, |s| s.len()),
+                None => 0,
+            };
+            out.push(format!(
+                "{}: {}, first {} shown",
+                text::cleaned(field),
+                human_bytes(original),
+                kib(shown as u64)
+            ));
+        }
+    };
+    if let Value::Object(obj) = value {
+        note(obj);
+        for pair in ["tool_use", "tool_result"] {
+            if let Some(Value::Object(inner)) = obj.get(pair) {
+                note(inner);
+            }
+        }
+    }
+    out
 }
 
 /// Draws the pane into `area`.

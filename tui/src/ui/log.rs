@@ -93,7 +93,13 @@ pub fn row_line(app: &Screen<'_>, line: &LineRef<'_>, width: u16) -> Line<'stati
         spans.push(Span::raw(" ".repeat(pad)));
         used += run_w + 1;
     }
-    let suffix = tool_suffix(app, line);
+    let mut suffix = Vec::new();
+    if line.truncated {
+        // Before the tool status, so a narrow terminal keeps both.
+        suffix.push(Span::raw(" "));
+        suffix.push(Span::styled(icons.cut, theme.waiting()));
+    }
+    suffix.extend(tool_suffix(app, line));
     let suffix_w: usize = suffix.iter().map(|s| text::width(&s.content)).sum();
     let room = usize::from(width).saturating_sub(used + suffix_w);
     let fit = if line.open {
