@@ -1,6 +1,7 @@
 //! The monitor's ring stays under `--max-memory`, measured with the counting
 //! allocator (issue 17): the byte estimate in `Store` is checked against what
 //! the heap really holds, not against itself.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may unwrap: failing is its job
 
 use orchestrator_bench::alloc::{self, Counting};
 use orchestrator_tui::app::store::ViewMode;
