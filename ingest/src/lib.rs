@@ -55,6 +55,9 @@ pub struct Config {
     /// Deadlines and bounds of the HTTP connections, so that slow and silent
     /// peers cannot hold the process's descriptors.
     pub http: orchestrator_serve::Limits,
+    /// Cap on each large field of a mapped event, in bytes: the agent's
+    /// `--max-field-bytes`, so a traced run costs what a native one does.
+    pub max_field_bytes: usize,
 }
 
 impl Default for Config {
@@ -68,6 +71,7 @@ impl Default for Config {
             span_index: 100_000,
             drain: Duration::from_secs(5),
             http: orchestrator_serve::Limits::default(),
+            max_field_bytes: orchestrator_events::DEFAULT_MAX_FIELD_BYTES,
         }
     }
 }
@@ -128,6 +132,7 @@ pub async fn run(
         index: Arc::new(Mutex::new(mapping::SpanIndex::new(config.span_index))),
         token: config.token.clone(),
         body_limit: config.body_limit,
+        max_field_bytes: config.max_field_bytes.max(1),
         redis_display: redact_url(&config.redis_url),
         redis: source.clone(),
         http: Arc::new(orchestrator_serve::ConnStats::new()),

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
+use clap::builder::TypedValueParser as _;
 use orchestrator_events::config as defaults;
 use orchestrator_events::publish::Target;
 use orchestrator_ingest::Config;
@@ -54,6 +55,11 @@ struct Cli {
     /// Spans whose parent is remembered, to place children that arrive first.
     #[arg(long, env = "ORCH_INGEST_SPAN_INDEX", default_value_t = Config::default().span_index)]
     span_index: usize,
+
+    /// Cap on each large field of a mapped event (input, tool input and
+    /// output, text, reason), in bytes; cut fields are named in `truncated`.
+    #[arg(long, env = "ORCH_MAX_FIELD_BYTES", default_value_t = orchestrator_events::DEFAULT_MAX_FIELD_BYTES, value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    max_field_bytes: usize,
 
     /// A connection must send its request head within this (from accept, or
     /// from the first byte of a keep-alive request); closed beyond. E.g. 10s, 500ms.
@@ -103,6 +109,7 @@ fn main() {
             max_pending: cli.max_pending,
             max_pending_per_ip: cli.max_pending_per_ip,
         },
+        max_field_bytes: cli.max_field_bytes,
         ..Config::default()
     };
     if let Err(e) = config.validate() {

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use bytes::Buf;
 use futures_util::{Stream, StreamExt};
 use orchestrator_events::source::RedisSource;
+use orchestrator_events::{Event, truncate};
 use subtle::ConstantTimeEq;
 use tokio::sync::Mutex;
 use warp::Filter;
@@ -38,6 +39,8 @@ pub struct Shared {
     pub token: Option<String>,
     /// Largest body, decompressed.
     pub body_limit: usize,
+    /// Cap on each large field of a mapped event (`--max-field-bytes`).
+    pub max_field_bytes: usize,
     /// Where Redis is: the master in use and failovers followed, for `/healthz`.
     pub redis: RedisSource,
     /// The Redis URL with its password redacted, for `/healthz`.
@@ -193,7 +196,8 @@ where
     let mapped = mapping::map_request(&request, &mut index);
     drop(request);
     let counts = mapped.counts;
-    if let Err(full) = shared.sink.push(mapped.events).await {
+    let events = cap_fields(mapped.events, shared.max_field_bytes);
+    if let Err(full) = shared.sink.push(events).await {
         drop(index);
         if let QueueFull::NeverFits { .. } = full {
             m.refused(Refused::TooLarge, counts.spans);
@@ -227,6 +231,28 @@ where
 }
 
 /// Every route.
+/// The agent's cap on large values, applied to what a span mapped to: a cut
+/// field is named in the event's `truncated` object. An event whose whole JSON
+/// is under the cap cannot hold a field over it, so only the rare large one
+/// is parsed again; one that needs no cut is kept byte for byte.
+fn cap_fields(events: Vec<String>, cap: usize) -> Vec<String> {
+    events
+        .into_iter()
+        .map(|json| {
+            if json.len() <= cap {
+                return json;
+            }
+            match Event::parse(&json) {
+                Ok(mut event) if truncate::needs_cap(&event, cap) => {
+                    truncate::cap_event(&mut event, cap);
+                    event.to_json()
+                }
+                _ => json,
+            }
+        })
+        .collect()
+}
+
 pub fn routes(shared: Shared) -> impl Filter<Extract = (Reply,), Error = Infallible> + Clone {
     let with = {
         let shared = shared.clone();

@@ -602,3 +602,47 @@ async fn other_routes_and_methods() {
     still_serves(&ingest, &redis.url(), "after-404").await;
     ingest.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_megabyte_reply_is_cut_at_the_field_cap_and_named_in_truncated() {
+    let redis = RedisServer::start().expect("redis-server");
+    let cap = 16 * 1024;
+    let ingest = Ingest::start(Config {
+        max_field_bytes: cap,
+        ..config(&redis.url())
+    })
+    .await;
+    // One reply of 1 MB (multi-byte characters, so the cut must find a
+    // UTF-8 boundary) and one small reply, which must stay byte-identical.
+    let big = "é".repeat(512 * 1024);
+    let body = export(vec![chat(7, 0, &big), chat(7, 1, "small")]).encode_to_vec();
+    let a = post(&ingest, &[PB], &body).await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    wait_published(&ingest, 2, Duration::from_secs(15)).await;
+    let entries = common::stream_entries(&redis.url(), STREAM).await;
+    let texts: Vec<_> = entries
+        .iter()
+        .filter(|e| e["type"] == "text_generation")
+        .collect();
+    assert_eq!(texts.len(), 2, "{entries:?}");
+    let cut = texts[0];
+    let data = cut["data"].as_str().expect("data");
+    assert!(
+        data.len() <= cap,
+        "{} bytes kept over a {cap} cap",
+        data.len()
+    );
+    assert!(
+        data.len() > cap / 2,
+        "cut far below the cap: {}",
+        data.len()
+    );
+    assert!(
+        big.starts_with(data),
+        "the kept part is the start of the reply"
+    );
+    assert_eq!(cut["truncated"]["data"], big.len(), "{cut}");
+    assert_eq!(texts[1]["data"], "small");
+    assert!(texts[1].get("truncated").is_none(), "{}", texts[1]);
+    ingest.shutdown().await;
+}
