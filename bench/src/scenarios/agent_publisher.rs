@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use orchestrator_agent::{Publisher, PublisherOptions};
 use orchestrator_events::event::TextGeneration;
 use orchestrator_events::publish::Target;
-use orchestrator_events::{Event, EventKind};
+use orchestrator_events::{DEFAULT_MAX_FIELD_BYTES, Event, EventKind, capped_json};
 
 use crate::error::BenchError;
 use crate::harness::{Redis, info_field};
@@ -57,6 +57,11 @@ pub struct AgentRun {
     pub redis_cpu_ns: f64,
     /// Mean serialized event size, bytes.
     pub event_bytes: usize,
+    /// `Event::to_json` alone per event, ns (the cost before field caps).
+    pub serialize_ns: f64,
+    /// `capped_json` per event when nothing is cut, ns: what the agent pays
+    /// now (the cap's check plus the same serialisation).
+    pub serialize_capped_ns: f64,
 }
 
 /// All runs.
@@ -132,6 +137,22 @@ pub async fn run(opts: &AgentOpts) -> Result<AgentResult, BenchError> {
             .map(|e| e.to_json().len())
             .sum::<usize>()
             / 1000;
+        // The field cap's cost when nothing is cut: the same events
+        // serialised with and without it, back to back.
+        let t = Instant::now();
+        let plain: usize = batch.iter().map(|e| e.to_json().len()).sum();
+        let serialize = t.elapsed();
+        let t = Instant::now();
+        let capped: usize = batch
+            .iter()
+            .map(|e| capped_json(e, DEFAULT_MAX_FIELD_BYTES).len())
+            .sum();
+        let serialize_capped = t.elapsed();
+        if plain != capped {
+            return Err(BenchError::Failed(
+                "capped_json changed events that are under the cap".into(),
+            ));
+        }
         let before = handle.status();
         let cpu0 = self_cpu_time()?;
         let rcpu0 = redis_cpu(&redis, redis_pid).await;
@@ -161,6 +182,8 @@ pub async fn run(opts: &AgentOpts) -> Result<AgentResult, BenchError> {
             agent_cpu_ns: (cpu1 - cpu0).as_secs_f64() * 1e9 / n,
             redis_cpu_ns: (rcpu1.saturating_sub(rcpu0)).as_secs_f64() * 1e9 / n,
             event_bytes,
+            serialize_ns: serialize.as_secs_f64() * 1e9 / n,
+            serialize_capped_ns: serialize_capped.as_secs_f64() * 1e9 / n,
         };
         tracing::info!(
             eps = run.events_per_sec as u64,

@@ -9,6 +9,7 @@ use crate::scenarios::ingest::{BATCH, IngestOpts, IngestResult};
 use crate::scenarios::latency::{LatencyOpts, LatencyResult};
 use crate::scenarios::memory::{MemoryOpts, MemoryResult};
 use crate::scenarios::tui_cost::TuiResult;
+use orchestrator_events::DEFAULT_MAX_FIELD_BYTES;
 
 /// Bridge CPU per delivered frame at 100 clients, ns.
 pub const TARGET_CPU_NS: f64 = 1_000.0;
@@ -309,6 +310,20 @@ pub fn agent(report: &mut Report, r: &AgentResult, opts: &AgentOpts) {
         format!(
             "wall time of the publish_event loop (serialise + queue push) ÷ events; ~{} B events; median of {n}",
             r.runs.first().map(|x| x.event_bytes).unwrap_or(0)
+        ),
+    );
+    let plain = r.med(|x| x.serialize_ns);
+    let capped = r.med(|x| x.serialize_capped_ns);
+    report.row(
+        "agent",
+        "field cap when nothing is cut (serialise)",
+        format!(
+            "{capped:.0} ns vs {plain:.0} ns uncapped ({:.2}×)",
+            capped / plain.max(1e-9)
+        ),
+        None,
+        format!(
+            "capped_json(event, {DEFAULT_MAX_FIELD_BYTES}) vs Event::to_json over the same events, back to back in each run; median of {n}"
         ),
     );
     report.row(
