@@ -8,6 +8,7 @@
 //! - [`tui_cost`]: the monitor's ingest, draw and memory.
 //! - [`agent_publisher`]: the agent publisher's throughput and cost per event.
 //! - [`ingest`]: the OTLP ingest's spans per second and CPU per span, beside the publish script's ceiling.
+//! - [`otlp_export`]: the agent's run latency with its trace export on and off.
 //! - [`rows`]: the table rows, with methods and targets.
 //!
 //! Order matters only for fairness: CPU-only parts run first, then the
@@ -20,6 +21,7 @@ pub mod fanout;
 pub mod ingest;
 pub mod latency;
 pub mod memory;
+pub mod otlp_export;
 pub mod rows;
 pub mod tui_cost;
 
@@ -35,8 +37,8 @@ use crate::measure::Machine;
 use crate::report::Report;
 
 /// The parts of the benchmark, by name (for `--only`).
-pub const PARTS: [&str; 7] = [
-    "tui", "agent", "ingest", "ceiling", "fanout", "latency", "memory",
+pub const PARTS: [&str; 8] = [
+    "tui", "agent", "ingest", "otlp", "ceiling", "fanout", "latency", "memory",
 ];
 
 /// What to run and how much.
@@ -58,6 +60,8 @@ pub struct BenchOpts {
     pub agent: agent_publisher::AgentOpts,
     /// OTLP ingest.
     pub ingest: ingest::IngestOpts,
+    /// The agent's latency with its OTLP export on and off.
+    pub otlp: otlp_export::OtlpOpts,
 }
 
 impl BenchOpts {
@@ -73,6 +77,7 @@ impl BenchOpts {
             tui: tui_cost::TuiOpts::default(),
             agent: agent_publisher::AgentOpts::default(),
             ingest: ingest::IngestOpts::default(),
+            otlp: otlp_export::OtlpOpts::default(),
         }
     }
 
@@ -119,6 +124,10 @@ impl BenchOpts {
             },
             ingest: ingest::IngestOpts {
                 spans: 20_480,
+                runs: 1,
+            },
+            otlp: otlp_export::OtlpOpts {
+                requests: 20,
                 runs: 1,
             },
         }
@@ -175,6 +184,13 @@ pub async fn run_all(opts: &BenchOpts) -> Report {
         if let Some(r) = record(&mut report, "ingest", ingest::run(&opts.ingest).await) {
             rows::ingest(&mut report, &r, &opts.ingest);
             report.detail("ingest", &r);
+        }
+    }
+    if opts.wants("otlp") {
+        tracing::info!("agent latency, OTLP export off and on");
+        if let Some(r) = record(&mut report, "otlp", otlp_export::run(&opts.otlp).await) {
+            rows::otlp(&mut report, &r, &opts.otlp);
+            report.detail("otlp_export", &r);
         }
     }
 

@@ -8,6 +8,7 @@ use crate::scenarios::fanout::{FanoutOpts, FanoutResult, MAX_LAG};
 use crate::scenarios::ingest::{BATCH, IngestOpts, IngestResult};
 use crate::scenarios::latency::{LatencyOpts, LatencyResult};
 use crate::scenarios::memory::{MemoryOpts, MemoryResult};
+use crate::scenarios::otlp_export::{OtlpOpts, OtlpResult};
 use crate::scenarios::tui_cost::TuiResult;
 use orchestrator_events::DEFAULT_MAX_FIELD_BYTES;
 
@@ -336,6 +337,28 @@ pub fn agent(report: &mut Report, r: &AgentResult, opts: &AgentOpts) {
         ),
         None,
         format!("/proc/self/stat and /proc/<redis pid>/stat utime+stime over the run ÷ events; median of {n}"),
+    );
+}
+
+/// The agent's OTLP export, off the run's path.
+pub fn otlp(report: &mut Report, r: &OtlpResult, opts: &OtlpOpts) {
+    let n = r.runs.len();
+    let off = r.med(|x| x.off_ms);
+    let on = r.med(|x| x.on_ms);
+    let exported: u64 = r.runs.last().map(|x| x.exported).unwrap_or(0);
+    let dropped: u64 = r.runs.last().map(|x| x.dropped).unwrap_or(0);
+    report.row(
+        "otlp",
+        "agent /chat latency, OTLP export off / on",
+        format!(
+            "{off:.2} ms / {on:.2} ms ({:.2}×; {exported} spans exported, {dropped} dropped)",
+            on / off.max(1e-9)
+        ),
+        None,
+        format!(
+            "two release agents, builtin model, pace 0; {} alternating requests each per run, the exporting one to an in-process orchestrator-ingest with content; median request time; median of {n} runs",
+            opts.requests
+        ),
     );
 }
 
