@@ -67,8 +67,15 @@ fn at(base: SystemTime, ms: u64) -> SystemTime {
 /// └─ H chat m-large            92..98   text
 /// ```
 fn export_trace(endpoint: String, how: Export) -> Ids {
+    // The blocking client, named: with the agent's async reqwest client also
+    // enabled in the workspace, opentelemetry-otlp picks no default at all.
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("blocking HTTP client");
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
+        .with_http_client(client)
         .with_endpoint(endpoint)
         .with_protocol(how.protocol)
         .with_timeout(Duration::from_secs(10))
