@@ -131,32 +131,24 @@ pub const DEFAULT_MAX_RUNS: usize = 16;
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// Default event buffer while Redis is down.
 pub const DEFAULT_EVENT_BUFFER: usize = 100_000;
-/// Default threshold of the stream-memory warning: 512 MiB.
-pub const DEFAULT_STREAM_MEMORY_WARN: u64 = 512 * 1024 * 1024;
-/// Bytes an event takes beyond its capped fields: the envelope, the other
-/// fields and the JSON around them, with room for a `truncated` object.
-pub const EVENT_ENVELOPE_BYTES: u64 = 1024;
-/// Per-entry overhead of a Redis stream entry beyond the event's JSON.
-pub const STREAM_ENTRY_OVERHEAD_BYTES: u64 = 64;
-/// Entries a stream may hold beyond its `MAXLEN ~` cap: approximate trimming
-/// removes whole nodes only, of at most `stream-node-max-entries` (100 by
-/// default) entries.
-pub const STREAM_TRIM_SLACK_ENTRIES: u64 = 100;
+use orchestrator_events::stream_memory;
+pub use orchestrator_events::stream_memory::{
+    DEFAULT_STREAM_MEMORY_WARN, EVENT_ENVELOPE_BYTES, STREAM_ENTRY_OVERHEAD_BYTES,
+    STREAM_NODE_OVERHEAD_BYTES, STREAM_TRIM_SLACK_ENTRIES,
+};
 
 impl Config {
-    /// The largest event the agent publishes, in bytes: each event has one
-    /// capped field (the leaves of `tool_input`/`output` share one budget)
-    /// plus the envelope. Counted in raw bytes: a string of control
-    /// characters, which JSON escapes as `\u00XX`, could exceed it.
+    /// The largest event the agent publishes, in bytes (see
+    /// `orchestrator_events::stream_memory`).
     pub fn largest_event_bytes(&self) -> u64 {
-        self.max_field_bytes as u64 + EVENT_ENVELOPE_BYTES
+        stream_memory::largest_event_bytes(self.max_field_bytes)
     }
 
-    /// The worst case of the stream's memory: `stream_maxlen` entries (plus
-    /// the trimming slack) of the largest event, plus per-entry overhead.
+    /// The worst case of the stream's memory in Redis: `stream_maxlen`
+    /// entries (plus the trimming slack) of the largest event, as Redis
+    /// allocates them.
     pub fn stream_memory_worst_case(&self) -> u64 {
-        (self.stream_maxlen.saturating_add(STREAM_TRIM_SLACK_ENTRIES))
-            .saturating_mul(self.largest_event_bytes() + STREAM_ENTRY_OVERHEAD_BYTES)
+        stream_memory::worst_case(self.stream_maxlen, self.max_field_bytes)
     }
 }
 

@@ -78,17 +78,11 @@ pub async fn run(
     let mut options = PublisherOptions::new(config.target(), config.name.clone());
     options.buffer_limit = config.event_buffer;
     options.max_field_bytes = config.max_field_bytes;
-    let worst = config.stream_memory_worst_case();
-    if worst > config.stream_memory_warn {
-        tracing::warn!(
-            worst_case_bytes = worst,
-            stream_maxlen = config.stream_maxlen,
-            largest_event_bytes = config.largest_event_bytes(),
-            warn_above = config.stream_memory_warn,
-            "the event stream may grow past --stream-memory-warn (stream maxlen × largest event); \
-             lower --stream-maxlen or --max-field-bytes"
-        );
-    }
+    orchestrator_events::stream_memory::warn_if_over(
+        config.stream_maxlen,
+        config.max_field_bytes,
+        config.stream_memory_warn,
+    );
     let publisher = Publisher::start(source.clone(), options);
 
     // Before serving (so none of this process's runs exist yet): close the runs

@@ -44,6 +44,8 @@ pub mod publish;
 pub mod resume;
 #[cfg(feature = "redis")]
 pub mod source;
+#[cfg(feature = "redis")]
+pub mod stream_memory;
 pub mod summary;
 #[cfg(feature = "time")]
 pub mod time;

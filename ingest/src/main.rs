@@ -13,6 +13,7 @@ use clap::Parser;
 use clap::builder::TypedValueParser as _;
 use orchestrator_events::config as defaults;
 use orchestrator_events::publish::Target;
+use orchestrator_events::stream_memory;
 use orchestrator_ingest::Config;
 
 /// Accepts OpenTelemetry GenAI traces (OTLP/HTTP, POST /v1/traces, protobuf or
@@ -60,6 +61,10 @@ struct Cli {
     /// output, text, reason), in bytes; cut fields are named in `truncated`.
     #[arg(long, env = "ORCH_MAX_FIELD_BYTES", default_value_t = orchestrator_events::DEFAULT_MAX_FIELD_BYTES, value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
     max_field_bytes: usize,
+
+    /// Warn at start when the stream's worst-case memory (maxlen × largest event) exceeds this, in bytes.
+    #[arg(long, env = "ORCH_STREAM_MEMORY_WARN", default_value_t = stream_memory::DEFAULT_STREAM_MEMORY_WARN)]
+    stream_memory_warn: u64,
 
     /// A connection must send its request head within this (from accept, or
     /// from the first byte of a keep-alive request); closed beyond. E.g. 10s, 500ms.
@@ -116,6 +121,11 @@ fn main() {
         fail(2, e);
     }
     orchestrator_events::process::init_logging("info");
+    stream_memory::warn_if_over(
+        config.target.maxlen,
+        config.max_field_bytes,
+        cli.stream_memory_warn,
+    );
     let code = orchestrator_events::process::serve("orchestrator-ingest", listen, |l, stop| {
         orchestrator_ingest::run(config, l, stop)
     });
