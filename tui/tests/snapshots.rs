@@ -326,3 +326,58 @@ fn hostile_frames_are_drawn_safely() {
     }
     insta::assert_snapshot!(term.backend());
 }
+
+/// A run as the agent publishes a 1 MB `/chat` with the default cap: the
+/// input and the plan in `tool_use` were cut and say so in `truncated`.
+fn truncated_run(app: &mut App) {
+    app.apply(ClientEvent::State(ConnState::Live));
+    let plan = "# Research plan: caching papers\\n1. survey ".repeat(8);
+    let started = format!(
+        r#"{{"type":"run_started","input":"Please store this research plan: {plan}","source":"chat","truncated":{{"input":1009930}},"id":"1703123456100-0","agent":"orchestrator","run_id":"run-5c1d0e9a4b21","seq":0,"timestamp":1703123456.1}}"#
+    );
+    let tool_use = format!(
+        r#"{{"type":"tool_use","tool_name":"store_research_plan","tool_input":{{"plan_data":"{plan}","source_agent":"planner"}},"tool_use_id":"tu_9","truncated":{{"tool_input":1009969}},"id":"1703123456400-0","agent":"orchestrator","run_id":"run-5c1d0e9a4b21","seq":1,"timestamp":1703123456.4}}"#
+    );
+    feed(
+        app,
+        &[
+            &started,
+            &tool_use,
+            r#"{"type":"tool_result","tool_use_id":"tu_9","tool_name":"store_research_plan","status":"error","output":"plan_data is longer than 64000 characters","duration_ms":3,"id":"1703123456500-0","agent":"orchestrator","run_id":"run-5c1d0e9a4b21","seq":2,"timestamp":1703123456.5}"#,
+        ],
+    );
+}
+
+#[test]
+fn a_truncated_event_is_marked_in_its_row_unicode_and_ascii() {
+    let mut app = app();
+    truncated_run(&mut app);
+    at(&mut app, 1_000);
+    let screen = draw(&app, 80, 24).backend().to_string();
+    assert!(screen.contains('✂'), "{screen}");
+    insta::assert_snapshot!(screen);
+
+    let mut ascii = app_with(Theme {
+        icons: &ASCII,
+        color: false,
+    });
+    truncated_run(&mut ascii);
+    at(&mut ascii, 1_000);
+    let screen = draw(&ascii, 80, 24).backend().to_string();
+    assert!(screen.contains("[cut]"), "{screen}");
+    insta::assert_snapshot!("a_truncated_event_is_marked_in_its_row_ascii", screen);
+}
+
+#[test]
+fn the_detail_pane_says_what_was_cut_and_how_much_is_shown() {
+    let mut app = app();
+    truncated_run(&mut app);
+    at(&mut app, 1_000);
+    for _ in 0..10 {
+        press(&mut app, KeyCode::Char('k'));
+    }
+    press(&mut app, KeyCode::Enter);
+    let screen = draw(&app, 100, 30).backend().to_string();
+    assert!(screen.contains("input: 1.0 MB, first"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
