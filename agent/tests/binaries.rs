@@ -159,6 +159,8 @@ fn the_password_stays_out_of_the_log_and_sigterm_stops_cleanly() {
     let mut child = ChildGuard(
         Command::new(AGENT)
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            // Far below the defaults' worst case: the start-up warning is due.
+            .args(["--stream-memory-warn", "1000000"])
             .env(
                 "REDIS_URL",
                 format!("redis://:hunter2-secret@127.0.0.1:{redis_port}"),
@@ -189,6 +191,11 @@ fn the_password_stays_out_of_the_log_and_sigterm_stops_cleanly() {
     let log = seen.join("\n");
     assert!(log.contains("redis://:***@127.0.0.1"), "{log}");
     assert!(!log.contains("hunter2"), "the password leaked: {log}");
+    assert!(
+        log.contains("may grow past --stream-memory-warn")
+            && log.contains("worst_case_bytes=212019200"),
+        "{log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -646,3 +646,52 @@ async fn a_megabyte_reply_is_cut_at_the_field_cap_and_named_in_truncated() {
     assert!(texts[1].get("truncated").is_none(), "{}", texts[1]);
     ingest.shutdown().await;
 }
+
+/// The binary states its stream's worst case at start when it is over
+/// `--stream-memory-warn`, like the agent, and still serves; a wrong flag is
+/// one line and exit code 2.
+#[test]
+fn the_binary_warns_of_a_large_stream_and_refuses_a_bad_flag() {
+    use std::process::{Command, Stdio};
+    let bin = env!("CARGO_BIN_EXE_orchestrator-ingest");
+    let bad = Command::new(bin)
+        .args(["--stream-memory-warn", "lots"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("--stream-memory-warn"), "{stderr}");
+
+    let port = testkit::free_port().unwrap();
+    let redis_port = testkit::free_port().unwrap();
+    let log_path =
+        std::env::temp_dir().join(format!("ingest-warn-{}-{port}.log", std::process::id()));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = testkit::ChildGuard(
+        Command::new(bin)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--stream-memory-warn", "1000000"])
+            .env("REDIS_URL", format!("redis://127.0.0.1:{redis_port}"))
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    // It serves anyway (and has its signal handlers once it listens).
+    assert!(testkit::wait_for_port(
+        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(10)
+    ));
+    child.signal("TERM").unwrap();
+    let status = child.wait_timeout(Duration::from_secs(15)).unwrap();
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    let _ = std::fs::remove_file(&log_path);
+    let line = text
+        .lines()
+        .find(|l| l.contains("may grow past --stream-memory-warn"))
+        .unwrap_or_else(|| panic!("no start-up warning in {text}"));
+    assert!(line.contains("worst_case_bytes=212019200"), "{line}");
+}
