@@ -38,6 +38,10 @@ const TICK: Duration = Duration::from_millis(500);
 const ENTER: &[u8] = b"\x1b[?1049h\x1b[2J\x1b[H\x1b[?25l";
 /// Leaving: mouse reporting off, colours reset, cursor shown, main screen back.
 const LEAVE: &[u8] = b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[0m\x1b[?25h\x1b[?1049l";
+/// What ratatui's crossterm backend writes for a draw that changed no cell:
+/// the style reset after the (empty) diff and the cursor hidden again. Not
+/// sent, so an idle screen costs no bytes at all.
+const UNCHANGED: &[u8] = b"\x1b[39m\x1b[49m\x1b[59m\x1b[0m\x1b[?25l";
 /// Commands a session may exec.
 pub const COMMANDS: [&str; 2] = ["plain", "json"];
 
@@ -243,15 +247,17 @@ async fn monitor(
                     break "drawing failed";
                 }
                 let mut bytes = out.take();
+                dirty = false;
+                next_draw = Instant::now() + FRAME;
                 if first {
                     let mut with_enter = ENTER.to_vec();
                     with_enter.extend_from_slice(&bytes);
                     bytes = with_enter;
                     first = false;
+                    permit.send(bytes::Bytes::from(bytes));
+                } else if bytes != UNCHANGED {
+                    permit.send(bytes::Bytes::from(bytes));
                 }
-                permit.send(bytes::Bytes::from(bytes));
-                dirty = false;
-                next_draw = Instant::now() + FRAME;
             }
             () = tokio::time::sleep(wait), if dirty && !wait.is_zero() => {}
             msg = read.wait() => match msg {
