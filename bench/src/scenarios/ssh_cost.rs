@@ -210,34 +210,39 @@ fn wire_sent(port: u16) -> Option<u64> {
     )
 }
 
-/// Publishes agent events `from..from + n` as fast as the script allows.
-async fn fill(redis: &Redis, from: usize, n: usize) -> Result<(), BenchError> {
+/// Publishes agent events `0..n` in batches, each once the bridge has sent
+/// all but 2,048 of the earlier ones (so its per-client queue never
+/// overflows on a busy box), then waits until it has sent them all, having
+/// dropped none.
+async fn fill(redis: &Redis, bridge: &Service, n: usize) -> Result<(), BenchError> {
     let mut conn = redis.conn().await?;
     let script = script();
     let target = Target::default();
-    let mut i = from;
-    while i < from + n {
-        let end = (i + 512).min(from + n);
+    let mut i = 0;
+    while i < n {
+        let end = (i + 512).min(n);
         let batch: Vec<String> = (i..end).map(|k| agent_event(k, false)).collect();
         publish_batch(&mut conn, &script, &target, &batch).await?;
         i = end;
+        wait_frames(bridge, i.saturating_sub(2048) as u64).await?;
     }
-    Ok(())
+    wait_frames(bridge, n as u64).await
 }
 
 /// Waits until the bridge has sent `n` frames and dropped none.
 async fn wait_frames(bridge: &Service, n: u64) -> Result<(), BenchError> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        if bridge.counter("frames_dropped").await > 0 {
+        let health = bridge.health().await.unwrap_or_default();
+        if health["frames_dropped"].as_u64().unwrap_or(0) > 0 {
             return Err(BenchError::Failed(
                 "the bridge dropped frames for the SSH server".into(),
             ));
         }
-        if bridge.counter("frames_out").await >= n {
+        if health["frames_out"].as_u64().unwrap_or(0) >= n {
             return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     Err(BenchError::Failed(format!(
         "the bridge never sent {n} frames"
@@ -370,8 +375,7 @@ pub async fn run(opts: &SshOpts) -> Result<SshResult, BenchError> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let empty_kib = settled_rss(pid).await?;
-    fill(&redis, 0, opts.events).await?;
-    wait_frames(&bridge, opts.events as u64).await?;
+    fill(&redis, &bridge, opts.events).await?;
     let full_kib = settled_rss(pid).await?;
     tracing::info!(empty_kib, full_kib, "ssh: store full");
     let mut next = opts.events;
