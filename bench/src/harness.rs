@@ -68,6 +68,8 @@ pub enum Kind {
     Bridge,
     /// `orchestrator-agent`: ready when `/healthz` answers.
     Agent,
+    /// `orchestrator-ssh`: ready when its port sends the SSH banner.
+    Ssh,
 }
 
 impl Kind {
@@ -75,6 +77,7 @@ impl Kind {
         match self {
             Kind::Bridge => "orchestrator-bridge",
             Kind::Agent => "orchestrator-agent",
+            Kind::Ssh => "orchestrator-ssh",
         }
     }
 }
@@ -170,10 +173,18 @@ impl Service {
             {
                 break; // exited: port taken or bad flags
             }
+            if self.kind == Kind::Ssh {
+                if ssh_banner(self.addr()).await {
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+                continue;
+            }
             if let Ok(r) = http::get(self.addr(), "/healthz", Duration::from_secs(1)).await {
                 let ready = match self.kind {
                     Kind::Agent => r.status == 200,
                     Kind::Bridge => r.json().is_some_and(|v| v["redis"] == "up"),
+                    Kind::Ssh => false,
                 };
                 if ready {
                     return Ok(());
@@ -255,6 +266,21 @@ impl Service {
         self.kill();
         self.spawn_ready(timeout).await
     }
+}
+
+/// Whether `addr` answers with an SSH version banner within a second.
+async fn ssh_banner(addr: SocketAddr) -> bool {
+    use tokio::io::AsyncReadExt;
+    let probe = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        let mut buf = [0u8; 8];
+        stream.read_exact(&mut buf).await.ok()?;
+        Some(buf.starts_with(b"SSH-2.0"))
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), probe).await,
+        Ok(Some(true))
+    )
 }
 
 /// The path of a workspace binary of this build's profile: beside this

@@ -9,6 +9,7 @@
 //! - [`loadgen`]: publish bench events the way the agent does, paced or flat out.
 //! - [`payload`]: the bench event (~200 B, with `seq` and a timestamp) and reading it back.
 //! - [`ws_clients`]: many counting WebSocket clients (fan-out, latency).
+//! - [`ssh_clients`]: real `ssh -tt` clients under ptys, counting what they receive.
 //! - [`resume_client`]: one client that resumes with `since`/`epoch` and counts by id (chaos).
 //! - [`measure`]: medians, percentiles, `/proc` CPU time and RSS, rlimits.
 //! - [`http`]: tiny loopback HTTP probes (`/healthz`, `POST /chat`).
@@ -29,6 +30,7 @@ pub mod payload;
 pub mod report;
 pub mod resume_client;
 pub mod scenarios;
+pub mod ssh_clients;
 pub mod ws_clients;
 
 pub use error::BenchError;

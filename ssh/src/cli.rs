@@ -61,6 +61,24 @@ pub struct Cli {
     #[arg(long, env = "ORCH_SSH_MAX_EVENTS", value_name = "N", default_value_t = DEFAULT_MAX_EVENTS)]
     pub max_events: usize,
 
+    /// Start the shared store with the newest N events of the stream (first connection only); 0 = live only.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "ORCH_SSH_HISTORY",
+        default_value_t = 2000
+    )]
+    pub history: u32,
+
+    /// Model prices for the runs view's cost column: JSON, model -> {"input": USD, "output": USD} per million tokens.
+    #[arg(long, value_name = "FILE", env = "ORCH_SSH_PRICES")]
+    pub prices: Option<PathBuf>,
+
+    /// Time a connection has to authenticate (OpenSSH's LoginGraceTime), e.g. 30s.
+    #[arg(long, env = "ORCH_SSH_LOGIN_GRACE", value_name = "DURATION",
+          default_value = "30s", value_parser = parse_duration, hide = true)]
+    pub login_grace: Duration,
+
     /// Memory the shared store's events may take (e.g. 32MiB, 1GiB, or bytes); the oldest are dropped beyond this.
     #[arg(long, env = "ORCH_SSH_MAX_MEMORY", value_name = "SIZE",
           default_value_t = DEFAULT_MAX_MEMORY, value_parser = parse_size)]
@@ -105,6 +123,21 @@ mod tests {
             .expect("valid");
         assert_eq!(cli.listen.port(), 22);
         assert_eq!(cli.idle_timeout, Some(Duration::from_secs(1800)));
+        assert_eq!(cli.login_grace, Duration::from_secs(30));
+        assert_eq!((cli.history, cli.prices.as_deref()), (2000, None));
+        let cli = Cli::try_parse_from([
+            "s",
+            "--login-grace",
+            "2",
+            "--history",
+            "0",
+            "--prices",
+            "p.json",
+        ])
+        .expect("valid");
+        assert_eq!(cli.login_grace, Duration::from_secs(2));
+        assert_eq!(cli.history, 0);
+        assert_eq!(cli.prices, Some(PathBuf::from("p.json")));
         assert!(Cli::try_parse_from(["s", "--idle-timeout", "0"]).is_err());
         assert!(Cli::try_parse_from(["s", "--idle-timeout", "3d"]).is_err());
         assert!(Cli::try_parse_from(["s", "--max-sessions", "0"]).is_err());

@@ -2,6 +2,7 @@
 //! authorized key. See the crate README for flags, keys and what it refuses.
 
 mod cli;
+mod guard;
 mod input;
 mod keys;
 mod server;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
 use color_eyre::eyre::{WrapErr, eyre};
+use orchestrator_tui::app::prices::Prices;
 use orchestrator_tui::client::ClientConfig;
 use tokio_util::sync::CancellationToken;
 
@@ -42,8 +44,15 @@ async fn main() -> color_eyre::Result<()> {
     let count = authorized.count().wrap_err("the authorized keys file")?;
     tracing::info!(file = %authorized.path().display(), keys = count, "authorized keys");
 
+    let prices = match &cli.prices {
+        Some(path) => Some(Arc::new(Prices::load(path)?)),
+        None => None,
+    };
     let mut client = ClientConfig::new(&cli.url)?;
-    client.token = cli.token.clone();
+    client.token = cli.token.clone().filter(|t| !t.is_empty());
+    // Context for the first viewer: the newest events, as orchestrator-tui
+    // starts; after a reconnection the client resumes by position instead.
+    client.last = (cli.history > 0).then_some(cli.history as usize);
     let cancel = CancellationToken::new();
     let upstream = Upstream::spawn(client, cli.max_events, cli.max_memory, cancel.child_token());
 
@@ -63,6 +72,8 @@ async fn main() -> color_eyre::Result<()> {
         authorized,
         sessions: Arc::new(AtomicUsize::new(0)),
         max_sessions: cli.max_sessions as usize,
+        login_grace: cli.login_grace,
+        prices,
     });
     let config = Arc::new(server::config(host_key, cli.idle_timeout));
     let server = tokio::spawn(server::serve(

@@ -2,8 +2,10 @@
 //! protocol's own refusal of everything that is not the monitor.
 //!
 //! Limits (after OpenSSH): 6 authentication attempts per connection
-//! (MaxAuthTries), 30 s to authenticate (LoginGraceTime), and a per-IP rate of
-//! new connections, checked before any SSH work is done.
+//! (MaxAuthTries), 30 s to authenticate (LoginGraceTime, `--login-grace`),
+//! and a per-IP rate of new connections, checked before any SSH work is done.
+//! The grace runs from the TCP accept, so it also covers a client that never
+//! sends its SSH version line (russh waits for it without a deadline).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -17,14 +19,18 @@ use russh::{Channel, ChannelId, MethodKind, MethodSet};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use orchestrator_tui::app::prices::Prices;
+
+use crate::guard::Guarded;
 use crate::keys::{AuthorizedFile, Viewer, fingerprint};
 use crate::session::{self, COMMANDS, Peer, Slot};
 use crate::upstream::Upstream;
 
 /// Authentication attempts per connection (OpenSSH's MaxAuthTries).
 pub const MAX_AUTH_ATTEMPTS: usize = 6;
-/// Time to authenticate (OpenSSH's LoginGraceTime).
-pub const LOGIN_GRACE: Duration = Duration::from_secs(30);
+
+/// How long a disconnect may take before the socket is cut.
+const CUT_AFTER: Duration = Duration::from_secs(1);
 
 /// Everything connections share.
 #[derive(Debug)]
@@ -37,6 +43,10 @@ pub struct Shared {
     pub sessions: Arc<AtomicUsize>,
     /// Most sessions at once.
     pub max_sessions: usize,
+    /// Time from the TCP accept to a successful authentication.
+    pub login_grace: Duration,
+    /// `--prices`: the runs view's cost column, for every session.
+    pub prices: Option<Arc<Prices>>,
 }
 
 /// The russh configuration: public key only, the limits above.
@@ -120,18 +130,26 @@ pub async fn serve(
         };
         let config = config.clone();
         let cancel = cancel.clone();
+        let grace = tokio::time::Instant::now() + shared.login_grace;
+        let cut = CancellationToken::new();
+        let stream = Guarded::new(stream, cut.clone());
         tokio::spawn(async move {
             tracing::debug!(peer = %addr, "connection");
-            let running = match russh::server::run_stream(config, stream, handler).await {
-                Ok(r) => r,
-                Err(e) => {
+            let start = russh::server::run_stream(config, stream, handler);
+            let running = match tokio::time::timeout_at(grace, start).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
                     tracing::info!(peer = %addr, error = %e, "connection ended before SSH started");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(peer = %addr, "disconnected: not authenticated in time (no SSH version line)");
                     return;
                 }
             };
             let handle = running.handle();
             tokio::pin!(running);
-            let grace = tokio::time::sleep(LOGIN_GRACE);
+            let grace = tokio::time::sleep_until(grace);
             tokio::pin!(grace);
             let mut timed = false;
             let result = loop {
@@ -143,12 +161,27 @@ pub async fn serve(
                             tracing::info!(peer = %addr, "disconnected: not authenticated in time");
                             let _ = handle.disconnect(russh::Disconnect::ByApplication,
                                 "authentication timeout".into(), "en".into()).await;
+                            // A client stuck in key exchange never lets russh
+                            // send that: then the socket is cut.
+                            match tokio::time::timeout(CUT_AFTER, &mut running).await {
+                                Ok(r) => break r,
+                                Err(_) => {
+                                    cut.cancel();
+                                    break (&mut running).await;
+                                }
+                            }
                         }
                     }
                     () = cancel.cancelled() => {
                         let _ = handle.disconnect(russh::Disconnect::ByApplication,
                             "server shutting down".into(), "en".into()).await;
-                        break (&mut running).await;
+                        match tokio::time::timeout(CUT_AFTER, &mut running).await {
+                            Ok(r) => break r,
+                            Err(_) => {
+                                cut.cancel();
+                                break (&mut running).await;
+                            }
+                        }
                     }
                 }
             };
@@ -230,7 +263,7 @@ impl Handler for Conn {
         };
         let sessions = &self.shared.sessions;
         let count = sessions.fetch_add(1, Ordering::SeqCst) + 1;
-        let slot = Slot(sessions.clone());
+        let slot = Slot::held(sessions.clone());
         if count > self.shared.max_sessions {
             tracing::warn!(peer = %self.addr, max = self.shared.max_sessions, "session refused: at the session limit");
             drop(slot);
@@ -247,6 +280,7 @@ impl Handler for Conn {
         tokio::spawn(session::run(
             channel,
             self.shared.upstream.clone(),
+            self.shared.prices.clone(),
             peer,
             slot,
         ));

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use orchestrator_tui::app::prices::Prices;
 use orchestrator_tui::app::{View, ViewConfig};
 use orchestrator_tui::clock::Zone;
 use orchestrator_tui::plain::{self, Format};
@@ -38,16 +39,46 @@ const TICK: Duration = Duration::from_millis(500);
 const ENTER: &[u8] = b"\x1b[?1049h\x1b[2J\x1b[H\x1b[?25l";
 /// Leaving: mouse reporting off, colours reset, cursor shown, main screen back.
 const LEAVE: &[u8] = b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[0m\x1b[?25h\x1b[?1049l";
+/// What ratatui's crossterm backend writes for a draw that changed no cell:
+/// the style reset after the (empty) diff and the cursor hidden again. Not
+/// sent, so an idle screen costs no bytes at all.
+const UNCHANGED: &[u8] = b"\x1b[39m\x1b[49m\x1b[59m\x1b[0m\x1b[?25l";
 /// Commands a session may exec.
 pub const COMMANDS: [&str; 2] = ["plain", "json"];
 
-/// Counts live sessions; the slot is released when dropped.
+/// One place in the count of live sessions (already added to `count`);
+/// given back by [`Slot::release`] or when dropped, so a session that ends
+/// any way at all (a killed client, a panic in its task) leaves the count.
 #[derive(Debug)]
-pub struct Slot(pub Arc<AtomicUsize>);
+pub struct Slot {
+    count: Arc<AtomicUsize>,
+    held: bool,
+}
+
+impl Slot {
+    /// Holds a place already counted in `count`.
+    pub fn held(count: Arc<AtomicUsize>) -> Slot {
+        Slot { count, held: true }
+    }
+
+    /// Sessions live now.
+    pub fn live(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    /// Gives the place back; returns the sessions left.
+    pub fn release(&mut self) -> usize {
+        if std::mem::take(&mut self.held) {
+            self.count.fetch_sub(1, Ordering::SeqCst).saturating_sub(1)
+        } else {
+            self.live()
+        }
+    }
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.release();
     }
 }
 
@@ -67,7 +98,13 @@ enum Mode {
 }
 
 /// Runs one session channel to its end.
-pub async fn run(channel: Channel<Msg>, upstream: Upstream, peer: Peer, slot: Slot) {
+pub async fn run(
+    channel: Channel<Msg>,
+    upstream: Upstream,
+    prices: Option<Arc<Prices>>,
+    peer: Peer,
+    mut slot: Slot,
+) {
     let started = Instant::now();
     let (mut read, write) = channel.split();
     let mut pty: Option<(u16, u16)> = None;
@@ -145,17 +182,18 @@ pub async fn run(channel: Channel<Msg>, upstream: Upstream, peer: Peer, slot: Sl
         Mode::Stream(Format::Json) => "json",
     };
     tracing::info!(peer = %peer.addr, key = %peer.viewer.fingerprint, comment = %peer.viewer.comment,
-        mode = what, sessions = slot.0.load(Ordering::SeqCst), "session started");
+        mode = what, sessions = slot.live(), "session started");
     let why = match mode {
         Mode::Monitor => {
             let size = pty.unwrap_or((80, 24));
-            monitor(read, write, &upstream, theme, size).await
+            monitor(read, write, &upstream, theme, prices, size).await
         }
         Mode::Stream(format) => stream(read, write, &upstream, theme, format, pty.is_some()).await,
     };
-    drop(slot);
+    let left = slot.release();
     tracing::info!(peer = %peer.addr, key = %peer.viewer.fingerprint, comment = %peer.viewer.comment,
-        mode = what, duration_s = started.elapsed().as_secs_f64(), reason = why, "session ended");
+        mode = what, duration_s = started.elapsed().as_secs_f64(), reason = why, sessions = left,
+        "session ended");
 }
 
 fn clamp(n: u32) -> u16 {
@@ -192,6 +230,7 @@ async fn monitor(
     write: ChannelWriteHalf<Msg>,
     upstream: &Upstream,
     theme: Theme,
+    prices: Option<Arc<Prices>>,
     (w, h): (u16, u16),
 ) -> &'static str {
     let out = FrameBuf::default();
@@ -200,7 +239,8 @@ async fn monitor(
         zone: Zone::utc(),
         recording: None,
         size: (w, h),
-        prices: None,
+        prices,
+        // Read-only: `e` in a transcript must not write on the server's disk.
         export_dir: None,
     });
     let Ok(mut terminal) = Terminal::with_options(
@@ -243,15 +283,17 @@ async fn monitor(
                     break "drawing failed";
                 }
                 let mut bytes = out.take();
+                dirty = false;
+                next_draw = Instant::now() + FRAME;
                 if first {
                     let mut with_enter = ENTER.to_vec();
                     with_enter.extend_from_slice(&bytes);
                     bytes = with_enter;
                     first = false;
+                    permit.send(bytes::Bytes::from(bytes));
+                } else if bytes != UNCHANGED {
+                    permit.send(bytes::Bytes::from(bytes));
                 }
-                permit.send(bytes::Bytes::from(bytes));
-                dirty = false;
-                next_draw = Instant::now() + FRAME;
             }
             () = tokio::time::sleep(wait), if dirty && !wait.is_zero() => {}
             msg = read.wait() => match msg {

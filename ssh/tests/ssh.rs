@@ -196,8 +196,7 @@ fn commands_subsystems_and_forwards_are_refused() {
     drop(forward);
     let text = std::fs::read_to_string(rig.dir.path().join("forward.err")).unwrap_or_default();
     assert!(text.contains("administratively prohibited"), "{text}");
-    // -A is not checked here: OpenSSH sent no auth-agent-req in this
-    // harness, so the refusal (agent_request returns false) is unverified.
+    // -A needs an agent to be sent at all: see tests/limits.rs.
 }
 
 #[test]

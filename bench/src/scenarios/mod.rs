@@ -9,11 +9,13 @@
 //! - [`agent_publisher`]: the agent publisher's throughput and cost per event.
 //! - [`ingest`]: the OTLP ingest's spans per second and CPU per span, beside the publish script's ceiling.
 //! - [`otlp_export`]: the agent's run latency with its trace export on and off.
+//! - [`ssh_cost`]: the built-in SSH server's memory, CPU and bytes per session
+//!   with real `ssh` clients ([`ssh_rows`]: its rows).
 //! - [`rows`]: the table rows, with methods and targets.
 //!
 //! Order matters only for fairness: CPU-only parts run first, then the
 //! network parts that share one bridge, then the memory runs with fresh
-//! bridges. A part that fails is reported and the rest still run.
+//! bridges, then the SSH server with its own Redis and bridge. A part that fails is reported and the rest still run.
 
 pub mod agent_publisher;
 pub mod ceiling;
@@ -23,6 +25,8 @@ pub mod latency;
 pub mod memory;
 pub mod otlp_export;
 pub mod rows;
+pub mod ssh_cost;
+pub mod ssh_rows;
 pub mod tui_cost;
 
 use std::collections::BTreeSet;
@@ -37,8 +41,8 @@ use crate::measure::Machine;
 use crate::report::Report;
 
 /// The parts of the benchmark, by name (for `--only`).
-pub const PARTS: [&str; 8] = [
-    "tui", "agent", "ingest", "otlp", "ceiling", "fanout", "latency", "memory",
+pub const PARTS: [&str; 9] = [
+    "tui", "agent", "ingest", "otlp", "ceiling", "fanout", "latency", "memory", "ssh",
 ];
 
 /// What to run and how much.
@@ -62,6 +66,8 @@ pub struct BenchOpts {
     pub ingest: ingest::IngestOpts,
     /// The agent's latency with its OTLP export on and off.
     pub otlp: otlp_export::OtlpOpts,
+    /// The built-in SSH server.
+    pub ssh: ssh_cost::SshOpts,
 }
 
 impl BenchOpts {
@@ -78,6 +84,7 @@ impl BenchOpts {
             agent: agent_publisher::AgentOpts::default(),
             ingest: ingest::IngestOpts::default(),
             otlp: otlp_export::OtlpOpts::default(),
+            ssh: ssh_cost::SshOpts::default(),
         }
     }
 
@@ -129,6 +136,15 @@ impl BenchOpts {
             otlp: otlp_export::OtlpOpts {
                 requests: 20,
                 runs: 1,
+            },
+            ssh: ssh_cost::SshOpts {
+                events: 5_000,
+                sessions: vec![1, 3, 6],
+                rate: 100.0,
+                paced_secs: 2.0,
+                idle_secs: 2.0,
+                idle_after_secs: 13.0,
+                size: (120, 40),
             },
         }
     }
@@ -198,6 +214,13 @@ pub async fn run_all(opts: &BenchOpts) -> Report {
     if network.iter().any(|p| opts.wants(p)) {
         let r = network_parts(opts, &mut report).await;
         record(&mut report, "setup", r);
+    }
+    if opts.wants("ssh") {
+        tracing::info!("the built-in SSH server with real ssh clients");
+        if let Some(r) = record(&mut report, "ssh", ssh_cost::run(&opts.ssh).await) {
+            ssh_rows::rows(&mut report, &r, &opts.ssh);
+            report.detail("ssh", &r);
+        }
     }
     report.wall_secs = started.elapsed().as_secs_f64();
     report

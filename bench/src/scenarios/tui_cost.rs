@@ -161,39 +161,44 @@ fn words(n: usize, salt: usize) -> String {
 
 /// `n` agent events as published (with ids), in runs of 20.
 pub fn agent_events(n: usize) -> Vec<String> {
+    (0..n).map(|i| agent_event(i, true)).collect()
+}
+
+/// The `i`-th agent event (runs of 20: `run_started`, reasoning, a tool call
+/// and its result, text chunks, `run_finished`); with its `id` as a
+/// subscriber sees it, or without for the publish script to add one.
+pub fn agent_event(i: usize, with_id: bool) -> String {
     let base_ms = 1_764_086_400_000u64;
-    let mut out = Vec::with_capacity(n);
-    let mut i = 0usize;
-    while out.len() < n {
-        let run = format!("run-{:06}", i / 20);
-        let seq = i % 20;
-        let id = format!("{}-{}", base_ms + i as u64 / 4, i % 4);
-        let ts = 1_764_086_400.0 + i as f64 * 0.01;
-        let head = format!(
-            r#"{{"id":"{id}","agent":"orchestrator","run_id":"{run}","seq":{seq},"timestamp":{ts:.3},"#
-        );
-        let body = match seq {
-            0 => format!(
-                r#""type":"run_started","input":"{}","source":"chat"}}"#,
-                words(12, i)
-            ),
-            1..=3 => format!(r#""type":"reasoning","content":"{}"}}"#, words(16, i)),
-            4 => format!(
-                r#""type":"tool_use","tool_name":"store_research_plan","tool_input":{{"plan_data":"{}","source_agent":"planner"}},"tool_use_id":"t{i}"}}"#,
-                words(8, i)
-            ),
-            5 => format!(
-                r#""type":"tool_result","tool_use_id":"t{}","tool_name":"store_research_plan","status":"success","output":"{}","duration_ms":3}}"#,
-                i - 1,
-                words(6, i)
-            ),
-            19 => r#""type":"run_finished","status":"completed","duration_ms":812,"usage":{"input_tokens":120,"output_tokens":340}}"#.to_string(),
-            _ => format!(r#""type":"text_generation","data":"{} "}}"#, words(14, i)),
-        };
-        out.push(format!("{head}{body}"));
-        i += 1;
-    }
-    out
+    let run = format!("run-{:06}", i / 20);
+    let seq = i % 20;
+    let id = if with_id {
+        format!(r#""id":"{}-{}","#, base_ms + i as u64 / 4, i % 4)
+    } else {
+        String::new()
+    };
+    let ts = 1_764_086_400.0 + i as f64 * 0.01;
+    let head = format!(
+        r#"{{{id}"agent":"orchestrator","run_id":"{run}","seq":{seq},"timestamp":{ts:.3},"#
+    );
+    let body = match seq {
+        0 => format!(
+            r#""type":"run_started","input":"{}","source":"chat"}}"#,
+            words(12, i)
+        ),
+        1..=3 => format!(r#""type":"reasoning","content":"{}"}}"#, words(16, i)),
+        4 => format!(
+            r#""type":"tool_use","tool_name":"store_research_plan","tool_input":{{"plan_data":"{}","source_agent":"planner"}},"tool_use_id":"t{i}"}}"#,
+            words(8, i)
+        ),
+        5 => format!(
+            r#""type":"tool_result","tool_use_id":"t{}","tool_name":"store_research_plan","status":"success","output":"{}","duration_ms":3}}"#,
+            i - 1,
+            words(6, i)
+        ),
+        19 => r#""type":"run_finished","status":"completed","duration_ms":812,"usage":{"input_tokens":120,"output_tokens":340}}"#.to_string(),
+        _ => format!(r#""type":"text_generation","data":"{} "}}"#, words(14, i)),
+    };
+    format!("{head}{body}")
 }
 
 fn new_app(events: usize) -> App {

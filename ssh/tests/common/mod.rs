@@ -70,13 +70,22 @@ pub struct Rig {
     pub key: PathBuf,
     pub host_key: PathBuf,
     pub authorized: PathBuf,
+    /// Extra flags for the SSH server (kept for restarts).
+    pub ssh_args: Vec<String>,
 }
 
 /// Creates an ed25519 key pair with `ssh-keygen`; returns the private key path.
 pub fn keygen(dir: &Path, name: &str) -> PathBuf {
+    keygen_typed(dir, name, &["-t", "ed25519"])
+}
+
+/// Creates a key pair of the type in `kind` (`-t ecdsa`, `-t rsa -b 2048`).
+pub fn keygen_typed(dir: &Path, name: &str, kind: &[&str]) -> PathBuf {
     let path = dir.join(name);
     let status = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+        .arg("-q")
+        .args(kind)
+        .args(["-N", "", "-C", name, "-f"])
         .arg(&path)
         .status()
         .expect("ssh-keygen (install openssh-client)");
@@ -86,6 +95,12 @@ pub fn keygen(dir: &Path, name: &str) -> PathBuf {
 
 impl Rig {
     pub fn start() -> Rig {
+        Self::start_with(&[])
+    }
+
+    /// Like [`Rig::start`], the SSH server with `extra` flags too.
+    pub fn start_with(extra: &[&str]) -> Rig {
+        let ssh_args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let redis = RedisServer::start().expect("redis-server");
         let dir = tempfile::tempdir().expect("tempdir");
         let bridge = Self::bridge_on(&redis, free_port().expect("port"), dir.path());
@@ -100,6 +115,7 @@ impl Rig {
             &authorized,
             &host_key,
             dir.path(),
+            &ssh_args,
         );
         Rig {
             redis,
@@ -109,6 +125,7 @@ impl Rig {
             key,
             host_key,
             authorized,
+            ssh_args,
         }
     }
 
@@ -128,23 +145,21 @@ impl Rig {
         authorized: &Path,
         host_key: &Path,
         dir: &Path,
+        extra: &[String],
     ) -> Service {
         let url = format!("ws://127.0.0.1:{}/ws/orchestrator", bridge.port);
-        start(
-            "orchestrator-ssh",
-            "orchestrator-ssh",
-            port,
-            &[
-                &url,
-                "--authorized-keys",
-                authorized.to_str().expect("utf-8 path"),
-                "--host-key",
-                host_key.to_str().expect("utf-8 path"),
-                "--connect-rate",
-                "100",
-            ],
-            dir,
-        )
+        let mut args = vec![
+            url.as_str(),
+            "--authorized-keys",
+            authorized.to_str().expect("utf-8 path"),
+            "--host-key",
+            host_key.to_str().expect("utf-8 path"),
+        ];
+        if !extra.iter().any(|a| a == "--connect-rate") {
+            args.extend(["--connect-rate", "100"]);
+        }
+        args.extend(extra.iter().map(String::as_str));
+        start("orchestrator-ssh", "orchestrator-ssh", port, &args, dir)
     }
 
     /// Restarts the SSH server on the same port and files.
@@ -158,6 +173,7 @@ impl Rig {
             &self.authorized,
             &self.host_key,
             self.dir.path(),
+            &self.ssh_args,
         );
     }
 
