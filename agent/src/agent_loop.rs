@@ -71,6 +71,7 @@ pub async fn run_loop(
         source: input.source.clone(),
         context_id: input.context_id.clone(),
         source_agent: input.source_agent.clone(),
+        model: Some(model.name()),
     });
     let mut messages = vec![
         Message::System(system_prompt(&input)),

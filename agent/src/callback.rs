@@ -34,6 +34,9 @@ pub enum Step {
         context_id: Option<String>,
         /// The calling agent's name, when it gave one.
         source_agent: Option<String>,
+        /// The model answering the run, when the agent knows it (the
+        /// monitor's runs view shows it and prices tokens by it).
+        model: Option<String>,
     },
     /// A chunk of the reply.
     Text(String),
@@ -91,9 +94,13 @@ impl Step {
                 source,
                 context_id,
                 source_agent,
+                model,
             } => {
                 if let Some(agent) = source_agent {
                     extra.insert("source_agent".into(), Value::String(agent));
+                }
+                if let Some(model) = model {
+                    extra.insert("model".into(), Value::String(model));
                 }
                 EventKind::RunStarted(RunStarted {
                     input,
@@ -261,11 +268,12 @@ mod tests {
             source: "chat".into(),
             context_id: None,
             source_agent: Some("planner".into()),
+            model: Some("gpt-4o-mini".into()),
         }
         .to_event();
         assert_eq!(
             e.to_json(),
-            r#"{"type":"run_started","input":"hi","source":"chat","source_agent":"planner"}"#
+            r#"{"type":"run_started","input":"hi","source":"chat","source_agent":"planner","model":"gpt-4o-mini"}"#
         );
     }
 }

@@ -33,6 +33,8 @@ async fn chat_publishes_the_whole_run_in_order_and_stores_the_plan() {
     assert_run_sequence(&events);
     assert_eq!(events[0]["input"], plan);
     assert_eq!(events[0]["source"], "chat");
+    // The model answering is named for the runs view (the built-in one here).
+    assert_eq!(events[0]["model"], "builtin");
     assert_eq!(events[0]["source_agent"], "planner");
     assert!(events.iter().all(|e| e["agent"] == "orchestrator"));
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
