@@ -375,6 +375,10 @@ pub static PAGE_KEYS: &[(&str, &str)] = &[
     ("Enter", "run: transcript; tool: its calls"),
     ("Spc <- ->", "runs: fold / unfold children"),
     ("s", "runs, tools: next sort order"),
+    (
+        "& c",
+        "runs: filter status:failed agent: source: model: words / clear",
+    ),
     ("z", "transcript: show / hide reasoning"),
     ("/ n N", "transcript: search"),
     ("e", "transcript: export the run as JSONL"),

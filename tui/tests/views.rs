@@ -272,3 +272,67 @@ fn export_writes_the_runs_events_as_json_lines() {
     }
     assert!(screen(&a).contains("wrote "));
 }
+
+fn type_text(app: &mut App, s: &str) {
+    for c in s.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+#[test]
+fn the_filter_language_works_in_the_runs_view() {
+    let mut a = app(false, 120, 40);
+    press(&mut a, KeyCode::Char('R'));
+    press(&mut a, KeyCode::Char('&'));
+    type_text(&mut a, "status:cancelled");
+    press(&mut a, KeyCode::Enter);
+    let s = screen(&a);
+    assert!(s.contains("summarise the news"), "{s}");
+    assert!(
+        !s.contains("write a poem") && !s.contains("Plan a research trip"),
+        "{s}"
+    );
+    assert!(s.contains("runs filter: status:cancelled"), "{s}");
+    assert!(s.contains("listed 1"), "{s}");
+
+    // A parent is listed when a child passes: its child run-child-2 failed.
+    press(&mut a, KeyCode::Char('&'));
+    press(&mut a, KeyCode::Char('u'));
+    a.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    type_text(&mut a, "status:failed");
+    press(&mut a, KeyCode::Enter);
+    let s = screen(&a);
+    assert!(s.contains("Plan a research trip"), "{s}");
+    assert!(!s.contains("summarise the news"), "{s}");
+
+    // Words and keys combine; `-` excludes.
+    press(&mut a, KeyCode::Char('&'));
+    a.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    type_text(&mut a, "source:chat -poem");
+    press(&mut a, KeyCode::Enter);
+    let s = screen(&a);
+    assert!(
+        s.contains("summarise the news") && s.contains("Plan a research trip"),
+        "{s}"
+    );
+    assert!(!s.contains("write a poem"), "{s}");
+
+    // A bad status is a clear message; the filter in force stays.
+    press(&mut a, KeyCode::Char('&'));
+    a.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    type_text(&mut a, "status:broken");
+    press(&mut a, KeyCode::Enter);
+    let s = screen(&a);
+    assert!(s.contains("unknown status \"broken\""), "{s}");
+    assert!(s.contains("runs filter: source:chat"), "{s}");
+
+    // `c` clears it; the log's filter is untouched throughout.
+    press(&mut a, KeyCode::Char('c'));
+    let s = screen(&a);
+    assert!(
+        s.contains("write a poem") && !s.contains("runs filter:"),
+        "{s}"
+    );
+    press(&mut a, KeyCode::Char('L'));
+    assert!(a.view.filter().is_empty());
+}

@@ -296,7 +296,7 @@ impl ViewFilter {
 }
 
 /// Splits on whitespace, keeping `"quoted phrases"` (also after `-`, `!` or `key:`) together.
-fn split_terms(input: &str) -> Vec<String> {
+pub(crate) fn split_terms(input: &str) -> Vec<String> {
     let mut terms = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;

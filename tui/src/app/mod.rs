@@ -15,6 +15,7 @@ pub mod filter;
 pub mod pages;
 pub mod prices;
 pub mod rate;
+pub mod run_filter;
 pub mod runs;
 pub mod store;
 pub mod view;
@@ -143,6 +144,8 @@ pub enum PromptKind {
     Search,
     /// `&`: filter.
     Filter,
+    /// `&` in the runs view: which runs are listed.
+    RunFilter,
 }
 
 /// The detail pane.

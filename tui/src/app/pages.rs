@@ -11,6 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::feed::Feed;
 use super::prices::Prices;
+use super::run_filter::RunFilter;
 use super::runs::{Run, Runs, ToolStats};
 use super::store::{Row, Store, ViewMode};
 use crate::action::Page;
@@ -108,6 +109,8 @@ pub struct Pages {
     pub runs_sel: usize,
     /// Order of the runs view.
     pub runs_sort: RunSort,
+    /// Which runs the runs view lists (`&` there).
+    pub runs_filter: RunFilter,
     /// Parents whose children are shown.
     pub unfolded: HashSet<Arc<str>>,
     /// Selected line of the tools view.
@@ -131,16 +134,23 @@ pub struct Pages {
     pub export_dir: Option<PathBuf>,
 }
 
-/// The runs view's lines: top-level runs in `sort` order, each unfolded
-/// parent followed by its children.
+/// The runs view's lines: top-level runs that pass `filter` (themselves or
+/// through a child) in `sort` order, each unfolded parent followed by its
+/// children.
 pub fn run_lines<'a>(
     runs: &'a Runs,
     sort: RunSort,
     unfolded: &HashSet<Arc<str>>,
+    filter: &RunFilter,
     now_wall: f64,
 ) -> Vec<RunLine<'a>> {
     let is_top = |r: &Run| r.parent.as_ref().is_none_or(|p| runs.get(p).is_none());
-    let mut top: Vec<&Run> = runs.iter().rev().filter(|r| is_top(r)).collect();
+    let passes = |r: &Run| filter.is_empty() || tree_passes(runs, r, 0, filter);
+    let mut top: Vec<&Run> = runs
+        .iter()
+        .rev()
+        .filter(|r| is_top(r) && passes(r))
+        .collect();
     match sort {
         RunSort::Start => {}
         RunSort::Duration => top.sort_by_key(|r| std::cmp::Reverse(r.duration_at(now_wall))),
@@ -160,6 +170,15 @@ pub fn run_lines<'a>(
         push_tree(runs, r, 0, unfolded, &mut out);
     }
     out
+}
+
+fn tree_passes(runs: &Runs, run: &Run, depth: u8, filter: &RunFilter) -> bool {
+    filter.matches(run)
+        || (depth < MAX_DEPTH
+            && run.children.iter().any(|c| {
+                runs.get(c)
+                    .is_some_and(|child| tree_passes(runs, child, depth + 1, filter))
+            }))
 }
 
 fn push_tree<'a>(
@@ -277,7 +296,13 @@ impl Pages {
         match self.page {
             Page::Log => false,
             Page::Runs => {
-                let lines = run_lines(runs, self.runs_sort, &self.unfolded, now_wall);
+                let lines = run_lines(
+                    runs,
+                    self.runs_sort,
+                    &self.unfolded,
+                    &self.runs_filter,
+                    now_wall,
+                );
                 let n = lines.len();
                 let sel_id = lines
                     .get(self.runs_sel.min(n.saturating_sub(1)))

@@ -34,6 +34,7 @@ use super::feed::Feed;
 use super::filter::{Pattern, ViewFilter};
 use super::pages::Pages;
 use super::prices::Prices;
+use super::run_filter::RunFilter;
 use super::store::{LineRef, RowChange, ViewMode};
 use super::{Detail, Now, Prompt, PromptKind};
 use crate::action::{Action, Page};
@@ -514,9 +515,13 @@ impl View {
             Action::SearchNext => self.find(feed, true, false),
             Action::SearchPrev => self.find(feed, false, false),
             Action::FilterPrompt => {
-                let input = self.filter.describe();
+                let (kind, input) = if self.pages.page == Page::Runs {
+                    (PromptKind::RunFilter, self.pages.runs_filter.describe())
+                } else {
+                    (PromptKind::Filter, self.filter.describe())
+                };
                 self.prompt = Some(Prompt {
-                    kind: PromptKind::Filter,
+                    kind,
                     input: if input.is_empty() { input } else { input + " " },
                 });
             }
@@ -546,6 +551,10 @@ impl View {
                     }
                     None => self.flash("this row has no agent"),
                 }
+            }
+            Action::ClearFilters if self.pages.page == Page::Runs => {
+                self.pages.runs_filter = RunFilter::default();
+                self.pages.runs_sel = 0;
             }
             Action::ClearFilters => self.set_filter(feed, ViewFilter::default()),
             Action::Detail => {
@@ -680,6 +689,13 @@ impl View {
                     self.find(feed, true, true);
                 }
             }
+            PromptKind::RunFilter => match RunFilter::parse(&prompt.input) {
+                Ok(f) => {
+                    self.pages.runs_filter = f;
+                    self.pages.runs_sel = 0;
+                }
+                Err(e) => self.flash(format!("filter: {e}")),
+            },
             PromptKind::Filter => match ViewFilter::parse(&prompt.input) {
                 Ok(f) => self.set_filter(feed, f),
                 Err(e) => self.flash(format!("filter: {e}")),

@@ -193,6 +193,13 @@ pub fn render_info(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
             t.waiting(),
         )]);
     }
+    let runs_filter = &app.view.pages.runs_filter;
+    if app.view.page() == crate::action::Page::Runs && !runs_filter.is_empty() {
+        parts.push(vec![Span::styled(
+            format!("runs filter: {}", text::cleaned(&runs_filter.describe())),
+            t.key(),
+        )]);
+    }
     if app.view.mode == ViewMode::Raw {
         parts.push(vec![Span::styled("raw chunks", t.key())]);
     }
@@ -296,6 +303,10 @@ pub fn render_footer(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
     if let Some(prompt) = &app.view.prompt {
         let (lead, hint) = match prompt.kind {
             PromptKind::Search => ("/", "  Enter search, Esc cancel"),
+            PromptKind::RunFilter => (
+                "&",
+                "  runs: status:failed agent:x source:a2a model:gpt words, Enter apply",
+            ),
             PromptKind::Filter => (
                 "&",
                 "  e.g. type:tool -agent:x run:ab12 text -noise, Enter apply",

@@ -260,10 +260,18 @@ pub fn render_runs(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
         .collect();
     buf.set_line(area.x, area.y, &Line::from(header), area.width);
 
-    let lines = run_lines(runs, pages.runs_sort, &pages.unfolded, app.view.now.wall);
+    let lines = run_lines(
+        runs,
+        pages.runs_sort,
+        &pages.unfolded,
+        &pages.runs_filter,
+        app.view.now.wall,
+    );
     let body_h = usize::from(area.height) - 2;
     if lines.is_empty() {
-        let msg = if app.feed.store().len_entries() == 0 {
+        let msg = if !pages.runs_filter.is_empty() {
+            "No runs pass the filter (& edits it, c clears it)."
+        } else if app.feed.store().len_entries() == 0 {
             "No runs yet."
         } else {
             "No runs: the events held carry no run_id."
@@ -313,6 +321,9 @@ pub fn render_runs(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
         ));
     }
     s.push_str(&format!("  sort: {}", pages.runs_sort.name()));
+    if !pages.runs_filter.is_empty() {
+        s.push_str(&format!("  listed {}", lines.len()));
+    }
     let y = area.y + area.height - 1;
     buf.set_style(Rect::new(area.x, y, area.width, 1), t.bar());
     buf.set_line(area.x, y, &Line::raw(s), area.width);
