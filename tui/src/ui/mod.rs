@@ -17,6 +17,7 @@ pub mod detail;
 pub mod help;
 pub mod json;
 pub mod log;
+pub mod markdown;
 pub mod runs;
 pub mod text;
 pub mod transcript;

@@ -18,7 +18,7 @@ use crate::app::store::{ToolState, detail_value};
 use crate::kind::Kind;
 use crate::summary::{duration_ms, run_status};
 use crate::ui::Screen;
-use crate::ui::{json, text};
+use crate::ui::{json, markdown, text};
 
 /// Width of the timeline bar.
 const BAR: usize = 10;
@@ -129,9 +129,7 @@ pub fn lines(app: &Screen<'_>, run: &Run, width: u16) -> Vec<Line<'static>> {
                 let mut l = lead;
                 l.push(Span::styled("reply", t.key()));
                 out.push(Line::from(l));
-                for para in row.text.lines() {
-                    out.push(Line::raw(format!("    {}", text::cleaned(para))));
-                }
+                out.extend(markdown::lines(&row.text, t, "    "));
             }
             Kind::ToolOk | Kind::ToolErr | Kind::ToolUse => {
                 let mut l = lead;
