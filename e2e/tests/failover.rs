@@ -294,7 +294,8 @@ async fn a_failover_mid_stream_loses_and_duplicates_nothing() {
             .iter()
             .map(|t| Event::parse(t).expect("stored event parses"))
             .collect();
-    let l = log.lock().unwrap();
+    // Taken out: the witness keeps appending to an empty log from here.
+    let l = std::mem::take(&mut *log.lock().unwrap());
     let at = |i: usize| l.frames[i].0.duration_since(killed);
     let first_new = (down..l.frames.len())
         .find(|&i| !l.frames[i].1.kind.is_bridge_frame())
@@ -374,7 +375,6 @@ async fn a_failover_mid_stream_loses_and_duplicates_nothing() {
             "run {run} differs from the new master's stream"
         );
     }
-    drop(l);
 
     // The old master, back as a replica, was never written to by a service.
     assert_untouched(group.master_port()).await;
