@@ -1,7 +1,7 @@
 //! `orchestrator-agent`: parse flags, bind, serve until Ctrl-C or SIGTERM.
 //!
-//! User errors (a wrong flag, a taken port, a malformed URL) end with one line
-//! on stderr and exit code 2 — no backtrace.
+//! User errors (a wrong flag, a taken port, a malformed URL, a master name no
+//! Sentinel monitors) end with one line on stderr and exit code 2 — no backtrace.
 
 use orchestrator_agent::cli::Cli;
 use tokio_util::sync::CancellationToken;
@@ -21,8 +21,13 @@ fn main() {
 async fn serve(cli: Cli) -> Result<(), String> {
     let listen = cli.listen.clone();
     let config = cli.into_config().map_err(|e| e.to_string())?;
-    // Check the URL before binding, so a typo is reported as such.
+    // Check the URL before binding, so a typo is reported as such; and a
+    // master name no Sentinel knows, which retrying can never fix (an
+    // unreachable Sentinel is an outage: the agent starts and retries).
     orchestrator_events::source::RedisSource::parse(&config.redis_url)
+        .map_err(|e| e.to_string())?
+        .check_at_start(std::time::Duration::from_secs(5))
+        .await
         .map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await

@@ -30,6 +30,20 @@ async fn redis_sigkill_loses_nothing_that_reached_it_durably_and_reports_the_res
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sentinel_failover_mid_run_loses_and_duplicates_nothing() {
+    let row = chaos::failover::run(&ChaosOpts::fast())
+        .await
+        .expect("scenario runs");
+    check(&row);
+    assert_eq!(row.received, row.sent, "every run whole: {row:#?}");
+    assert!(
+        row.reported.contains("redis_down") && row.reported.contains("redis_up"),
+        "the client was told of the failover: {row:#?}"
+    );
+    assert!(!row.reported.contains("gap"), "{row:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bridge_sigkill_resumes_without_loss_or_duplicates() {
     let row = chaos::bridge_kill::run(&ChaosOpts::fast())
         .await

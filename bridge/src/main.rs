@@ -1,8 +1,9 @@
 //! `orchestrator-bridge`: command line, logging and signals around [`orchestrator_bridge::run`].
 //!
 //! Every flag can also come from the environment variable named in `--help`.
-//! User errors (a wrong flag, a malformed URL, a taken port) print one line to
-//! stderr and exit with status 2 (usage) or 1 (cannot start) — no backtrace.
+//! User errors (a wrong flag, a malformed URL, a master name no Sentinel
+//! monitors, a taken port) print one line to stderr and exit with status 2
+//! (usage) or 1 (cannot start) — no backtrace.
 //! SIGINT/SIGTERM close every client with 1001 and exit within 2 s.
 
 use std::net::SocketAddr;
@@ -169,6 +170,14 @@ fn main() {
     }
 
     orchestrator_events::process::init_logging("info");
+    // A master name no Sentinel knows can never work: say so and stop, rather
+    // than retry it like an outage (which the service does keep retrying).
+    if let Err(e) = orchestrator_events::source::RedisSource::check_url_at_start(
+        &config.redis_url,
+        std::time::Duration::from_secs(5),
+    ) {
+        fail(2, e);
+    }
 
     let code = orchestrator_events::process::serve("orchestrator-bridge", listen, |l, stop| {
         orchestrator_bridge::run(l, config, stop)

@@ -272,6 +272,55 @@ impl RedisSource {
         Ok(client)
     }
 
+    /// The one check a service makes at start, before it serves: a master
+    /// name no Sentinel monitors is a configuration error that retrying can
+    /// never fix, so it is returned ([`ResolveError::UnknownMaster`]) for the
+    /// binary to exit with. Anything else (Sentinels unreachable, a failover
+    /// in progress, no answer within `within`) is an outage: logged, `Ok`,
+    /// and the service starts and retries as it does for a Redis that is
+    /// down. A plain URL connects to nothing here.
+    pub async fn check_at_start(&self, within: Duration) -> Result<(), ResolveError> {
+        if !self.is_sentinel() {
+            return Ok(());
+        }
+        crate::tls::install_crypto_provider();
+        match tokio::time::timeout(within, self.client()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e @ ResolveError::UnknownMaster { .. })) => Err(e),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "no Redis master at start; starting anyway and retrying");
+                Ok(())
+            }
+            Err(_) => {
+                tracing::warn!(
+                    sentinels = %self.inner.redacted,
+                    "the Sentinels did not answer at start; starting anyway and retrying"
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// [`RedisSource::check_at_start`] for a binary's `main` before its
+    /// runtime exists (on a runtime of its own, dropped after). A URL that
+    /// does not parse is left to the caller's own validation.
+    pub fn check_url_at_start(url: &str, within: Duration) -> Result<(), ResolveError> {
+        let Ok(source) = RedisSource::parse(url) else {
+            return Ok(());
+        };
+        if !source.is_sentinel() {
+            return Ok(());
+        }
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(source.check_at_start(within)),
+            // Without a runtime there is no check; the service's own start says why.
+            Err(_) => Ok(()),
+        }
+    }
+
     /// Turns the crate's error into one a user can act on. "Not found" from
     /// the crate also covers a master flagged down during a failover, so the
     /// Sentinels are asked directly whether they know the name at all.

@@ -126,6 +126,14 @@ fn main() {
         config.max_field_bytes,
         cli.stream_memory_warn,
     );
+    // A master name no Sentinel knows can never work: say so and stop, rather
+    // than retry it like an outage (which the service does keep retrying).
+    if let Err(e) = orchestrator_events::source::RedisSource::check_url_at_start(
+        &config.redis_url,
+        std::time::Duration::from_secs(5),
+    ) {
+        fail(2, e);
+    }
     let code = orchestrator_events::process::serve("orchestrator-ingest", listen, |l, stop| {
         orchestrator_ingest::run(config, l, stop)
     });

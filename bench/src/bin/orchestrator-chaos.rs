@@ -14,7 +14,7 @@ use orchestrator_bench::say;
 #[derive(Debug, Parser)]
 #[command(name = "orchestrator-chaos", version)]
 struct Cli {
-    /// Scenarios to run, comma-separated: redis_kill, bridge_kill, agent_restart, slow_client, malformed, slowloris.
+    /// Scenarios to run, comma-separated: redis_kill, failover, bridge_kill, agent_restart, slow_client, malformed, slowloris.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 

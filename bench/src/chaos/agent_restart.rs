@@ -20,7 +20,8 @@ use crate::harness::{Kind, Service};
 use crate::http;
 
 const SHORT: &str = "What tools do you have, and what do they do?";
-const LONG: &str = "Explain in detail what happens when Redis is restarted in the middle of a run.";
+pub(crate) const LONG: &str =
+    "Explain in detail what happens when Redis is restarted in the middle of a run.";
 
 /// One run as stored in the stream.
 #[derive(Debug, Default)]
@@ -30,7 +31,7 @@ struct StoredRun {
     events: u64,
 }
 
-async fn chat(addr: SocketAddr, message: &str) -> Result<String, BenchError> {
+pub(crate) async fn chat(addr: SocketAddr, message: &str) -> Result<String, BenchError> {
     let r = http::post_json(
         addr,
         "/chat",
@@ -45,7 +46,7 @@ async fn chat(addr: SocketAddr, message: &str) -> Result<String, BenchError> {
 }
 
 /// Reads the whole stream: id → (run_id, seq, type, status).
-async fn stream_entries(
+pub(crate) async fn stream_entries(
     conn: &mut redis::aio::MultiplexedConnection,
 ) -> Result<Vec<(StreamId, Value)>, BenchError> {
     let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")

@@ -8,6 +8,8 @@
 //! 0 lost and 0 duplicated, and nothing undeliverable left unreported.
 //!
 //! - [`redis_kill`]: Redis SIGKILLed mid-run and restarted (empty).
+//! - [`failover`]: the master of a Sentinel group SIGKILLed mid-run; the
+//!   replica is promoted and agent and bridge follow it.
 //! - [`bridge_kill`]: the bridge SIGKILLed mid-run and restarted.
 //! - [`agent_restart`]: the agent restarted idle, mid-run (SIGTERM) and crashed mid-run (SIGKILL).
 //! - [`slow_client`]: one client stops reading while the others read.
@@ -20,6 +22,7 @@
 
 pub mod agent_restart;
 pub mod bridge_kill;
+pub mod failover;
 pub mod malformed;
 pub mod redis_kill;
 pub mod slow_client;
@@ -37,8 +40,9 @@ use crate::report::thousands;
 use crate::resume_client::{ResumeClient, Tally};
 
 /// Names of the scenarios (for `--only`), in the order they run.
-pub const SCENARIOS: [&str; 6] = [
+pub const SCENARIOS: [&str; 7] = [
     "redis_kill",
+    "failover",
     "bridge_kill",
     "agent_restart",
     "slow_client",
@@ -139,6 +143,10 @@ pub async fn run_all(
     if wants("redis_kill") {
         tracing::info!("chaos: Redis SIGKILL");
         out.push(redis_kill::run(opts).await.map_err(tag("redis_kill")));
+    }
+    if wants("failover") {
+        tracing::info!("chaos: Sentinel failover");
+        out.push(failover::run(opts).await.map_err(tag("failover")));
     }
     if wants("bridge_kill") {
         tracing::info!("chaos: bridge SIGKILL");

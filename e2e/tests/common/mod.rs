@@ -63,38 +63,51 @@ pub fn start_service(
 
 /// Redis, agent and bridge, wired together.
 pub struct Pipeline {
-    pub redis: RedisServer,
+    /// The private Redis, when the pipeline started its own ([`Pipeline::start`]).
+    pub redis: Option<RedisServer>,
+    /// What the services were given as `--redis-url`.
+    pub redis_url: String,
     pub agent: Service,
     pub bridge: Service,
     pub dir: tempfile::TempDir,
 }
 
 impl Pipeline {
+    /// Agent and bridge on a private Redis of their own.
     pub fn start() -> Pipeline {
         let redis = RedisServer::start().expect("redis-server");
+        let mut pipeline = Pipeline::on(&redis.url());
+        pipeline.redis = Some(redis);
+        pipeline
+    }
+
+    /// Agent and bridge on Redis at `url` (plain, or `redis+sentinel://`),
+    /// which the caller runs.
+    pub fn on(url: &str) -> Pipeline {
         let dir = tempfile::tempdir().expect("tempdir");
         let agent = start_service(
             "orchestrator-agent",
             "orchestrator-agent",
             free_port().expect("port"),
-            &["--redis-url", &redis.url(), "--pace-ms", "2"],
+            &["--redis-url", url, "--pace-ms", "2"],
             dir.path(),
         );
-        let bridge = Self::bridge_on(&redis, free_port().expect("port"), dir.path());
+        let bridge = Self::bridge_on(url, free_port().expect("port"), dir.path());
         Pipeline {
-            redis,
+            redis: None,
+            redis_url: url.to_string(),
             agent,
             bridge,
             dir,
         }
     }
 
-    pub fn bridge_on(redis: &RedisServer, port: u16, dir: &std::path::Path) -> Service {
+    pub fn bridge_on(url: &str, port: u16, dir: &std::path::Path) -> Service {
         start_service(
             "orchestrator-bridge",
             "orchestrator-bridge",
             port,
-            &["--redis-url", &redis.url()],
+            &["--redis-url", url],
             dir,
         )
     }
@@ -107,8 +120,9 @@ impl Pipeline {
         // The port is free again at once (SO_REUSEADDR), but retry a little anyway.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let attempt =
-                std::panic::catch_unwind(|| Self::bridge_on(&self.redis, port, self.dir.path()));
+            let attempt = std::panic::catch_unwind(|| {
+                Self::bridge_on(&self.redis_url, port, self.dir.path())
+            });
             match attempt {
                 Ok(service) => {
                     self.bridge = service;
@@ -128,24 +142,32 @@ impl Pipeline {
         format!("ws://127.0.0.1:{}/ws/orchestrator", self.bridge.port)
     }
 
-    /// Every event in the replay stream, as stored (the ground truth).
+    /// Every event in the replay stream of the pipeline's own Redis, as
+    /// stored (the ground truth).
     pub async fn stream_events(&self) -> Vec<String> {
-        let client = redis::Client::open(self.redis.url()).expect("url");
-        let mut conn = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("redis");
-        let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-            .arg(orchestrator_events::config::DEFAULT_STREAM)
-            .arg("-")
-            .arg("+")
-            .query_async(&mut conn)
-            .await
-            .expect("xrange");
-        reply
-            .ids
-            .iter()
-            .map(|entry| entry.get::<String>("event").expect("event field"))
-            .collect()
+        let redis = self.redis.as_ref().expect("the pipeline's own Redis");
+        stream_events_at(&redis.url()).await
     }
+}
+
+/// Every event in the replay stream of the Redis at `url` (a plain URL: one
+/// node, e.g. the master a failover promoted).
+pub async fn stream_events_at(url: &str) -> Vec<String> {
+    let client = redis::Client::open(url).expect("url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(orchestrator_events::config::DEFAULT_STREAM)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .expect("xrange");
+    reply
+        .ids
+        .iter()
+        .map(|entry| entry.get::<String>("event").expect("event field"))
+        .collect()
 }
