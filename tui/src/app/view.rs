@@ -92,6 +92,8 @@ pub struct View {
     pub(crate) prompt: Option<Prompt>,
     pub(crate) detail: Option<Detail>,
     pub(crate) help: bool,
+    /// First line of the help screen shown (it scrolls when it does not fit).
+    pub(crate) help_scroll: usize,
     pub(crate) theme: Theme,
     pub(crate) zone: Zone,
     pub(crate) now: Now,
@@ -126,6 +128,7 @@ impl View {
             prompt: None,
             detail: None,
             help: false,
+            help_scroll: 0,
             theme: config.theme,
             zone: config.zone,
             now: Now::default(),
@@ -582,7 +585,10 @@ impl View {
                 self.pages.page = page;
                 self.detail = None;
             }
-            Action::Help => self.help = !self.help,
+            Action::Help => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
             Action::Click(y) => {
                 let h = self.log_height();
                 let (start, sel) = self.window(h);
@@ -648,7 +654,23 @@ impl View {
             return;
         }
         if self.help {
-            self.help = false;
+            // j/k and the page keys scroll a help screen taller than the
+            // terminal; any other key closes it.
+            let (w, h) = self.size;
+            let max = crate::keymap::help_rows(w >= crate::keymap::HELP_TWO_COLUMNS)
+                .saturating_sub(usize::from(h).saturating_sub(3));
+            let page = usize::from(h).saturating_sub(4).max(1);
+            self.help_scroll = match key.code {
+                KeyCode::Char('j') | KeyCode::Down => self.help_scroll + 1,
+                KeyCode::Char('k') | KeyCode::Up => self.help_scroll.saturating_sub(1),
+                KeyCode::PageDown | KeyCode::Char(' ') => self.help_scroll + page,
+                KeyCode::PageUp | KeyCode::Char('b') => self.help_scroll.saturating_sub(page),
+                _ => {
+                    self.help = false;
+                    0
+                }
+            }
+            .min(max);
             return;
         }
         if self.pages.page != Page::Log {
