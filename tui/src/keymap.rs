@@ -382,6 +382,38 @@ pub static PAGE_KEYS: &[(&str, &str)] = &[
     ("Esc", "back where you came from"),
 ];
 
+/// The footer's key hints in the runs, tools and transcript views (the log's
+/// come from [`KEYMAP`]): (key, word).
+pub fn page_footer(page: Page) -> &'static [(&'static str, &'static str)] {
+    match page {
+        Page::Log => &[],
+        Page::Runs => &[
+            ("Enter", "transcript"),
+            ("Spc", "fold"),
+            ("s", "sort"),
+            ("T", "tools"),
+            ("L", "log"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Page::Tools => &[
+            ("Enter", "calls"),
+            ("s", "sort"),
+            ("R", "runs"),
+            ("L", "log"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Page::Transcript => &[
+            ("z", "reasoning"),
+            ("e", "export"),
+            ("Esc", "back"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+    }
+}
+
 /// Width from which the help screen has two columns.
 pub const HELP_TWO_COLUMNS: u16 = 78;
 
