@@ -394,6 +394,10 @@ impl View {
             self.flash("no search: press / to search");
             return;
         };
+        if self.pages.page == Page::Transcript {
+            self.find_in_transcript(feed, &pattern, forward, include_current);
+            return;
+        }
         let len = self.visible.len();
         if len == 0 {
             return;
@@ -689,6 +693,49 @@ impl View {
         if let Some(action) = keymap::action_for(&key) {
             self.act(feed, action);
         }
+    }
+
+    /// `/`, `n`, `N` in the transcript: scroll so that the next (or
+    /// previous) line holding the pattern is the top line.
+    fn find_in_transcript(
+        &mut self,
+        feed: &Feed,
+        pattern: &super::filter::Pattern,
+        forward: bool,
+        include_current: bool,
+    ) {
+        let run = self
+            .pages
+            .transcript
+            .as_ref()
+            .and_then(|id| feed.runs.get(id));
+        let Some(run) = run else {
+            return;
+        };
+        let texts: Vec<String> =
+            crate::ui::transcript::lines(&crate::ui::Screen::new(feed, self), run, self.size.0)
+                .iter()
+                .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+                .collect();
+        let len = texts.len();
+        let hits = |i: usize| pattern.find_from(&texts[i], 0).is_some();
+        let cur = self.pages.scroll.min(len.saturating_sub(1));
+        let first = usize::from(!include_current);
+        for step in first..=len.max(1) {
+            if len == 0 {
+                break;
+            }
+            let pos = if forward {
+                (cur + step) % len
+            } else {
+                (cur + len - step % len) % len
+            };
+            if hits(pos) {
+                self.pages.scroll = pos;
+                return;
+            }
+        }
+        self.flash(format!("not found: {}", pattern.text));
     }
 
     fn submit(&mut self, feed: &Feed, prompt: Prompt) {
