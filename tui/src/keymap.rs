@@ -368,22 +368,70 @@ pub fn action_for(key: &KeyEvent) -> Option<Action> {
 }
 
 /// Keys of the runs, tools and transcript views (handled before [`KEYMAP`]
-/// there), as the help screen lists them: (keys, what they do).
+/// there), as the help screen lists them: (keys, what they do). Each text
+/// fits the help's right column at 80 columns (26 characters).
 pub static PAGE_KEYS: &[(&str, &str)] = &[
-    ("j k Up Dn", "runs/tools/transcript: move or scroll"),
+    ("j k Up Dn", "move or scroll"),
     ("g G", "first / last row"),
-    ("Enter", "run: transcript; tool: its calls"),
-    ("Spc <- ->", "runs: fold / unfold children"),
-    ("s", "runs, tools: next sort order"),
-    (
-        "& c",
-        "runs: filter status:failed agent: source: model: words / clear",
-    ),
-    ("z", "transcript: show / hide reasoning"),
-    ("/ n N", "transcript: search"),
-    ("e", "transcript: export the run as JSONL"),
-    ("Esc", "back to where you came from"),
+    ("Enter", "transcript / tool's calls"),
+    ("Spc <- ->", "runs: fold / unfold"),
+    ("s", "runs, tools: next sort"),
+    ("& c", "runs: filter / clear it"),
+    ("z", "show / hide reasoning"),
+    ("/ n N", "search the transcript"),
+    ("e", "export the run (JSONL)"),
+    ("Esc", "back where you came from"),
 ];
+
+/// The footer's key hints in the runs, tools and transcript views (the log's
+/// come from [`KEYMAP`]): (key, word).
+pub fn page_footer(page: Page) -> &'static [(&'static str, &'static str)] {
+    match page {
+        Page::Log => &[],
+        Page::Runs => &[
+            ("Enter", "transcript"),
+            ("Spc", "fold"),
+            ("s", "sort"),
+            ("&", "filter"),
+            ("T", "tools"),
+            ("L", "log"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Page::Tools => &[
+            ("Enter", "calls"),
+            ("s", "sort"),
+            ("R", "runs"),
+            ("L", "log"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Page::Transcript => &[
+            ("z", "reasoning"),
+            ("e", "export"),
+            ("Esc", "back"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+    }
+}
+
+/// Width from which the help screen has two columns.
+pub const HELP_TWO_COLUMNS: u16 = 78;
+
+/// Lines of the help screen's text, without its border and mouse line: the
+/// taller column with two, everything with one. Left: navigate and view;
+/// right: search, filter and the page keys (headings and gaps included).
+pub fn help_rows(two_columns: bool) -> usize {
+    let n = |g: Group| KEYMAP.iter().filter(|b| b.group == g).count();
+    let left = n(Group::Navigate) + n(Group::View) + 3;
+    let right = n(Group::Search) + n(Group::Filter) + PAGE_KEYS.len() + 5;
+    if two_columns {
+        left.max(right)
+    } else {
+        left + right + 1
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -416,6 +464,16 @@ mod tests {
             Some(Action::FilterPrompt)
         );
         assert_eq!(press(KeyCode::Char('x'), KeyModifiers::NONE), None);
+    }
+
+    #[test]
+    fn page_key_texts_fit_the_help_column_at_80() {
+        for (keys, what) in PAGE_KEYS {
+            assert!(
+                keys.len() <= 12 && what.chars().count() <= 26,
+                "{keys}: {what}"
+            );
+        }
     }
 
     #[test]

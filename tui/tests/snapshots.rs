@@ -225,9 +225,40 @@ fn help_lists_every_key() {
     press(&mut app, KeyCode::Char('?'));
     let term = draw(&app, 80, 24);
     insta::assert_snapshot!(term.backend());
-    let screen = term.backend().to_string();
+    let top = term.backend().to_string();
+    assert!(
+        top.contains("j/k scroll"),
+        "80x24 is too short: it says it scrolls"
+    );
+    // Scrolled to the end (more presses than lines: it stops at the last).
+    for _ in 0..3 {
+        press(&mut app, KeyCode::PageDown);
+    }
+    let term = draw(&app, 80, 24);
+    insta::assert_snapshot!("help_scrolled_to_the_end", term.backend());
+    let screen = format!("{top}{}", term.backend());
     for b in orchestrator_tui::keymap::KEYMAP {
         assert!(screen.contains(b.help), "help is missing {:?}", b.help);
+    }
+    for (keys, what) in orchestrator_tui::keymap::PAGE_KEYS {
+        assert!(screen.contains(what), "help is missing {keys} {what:?}");
+    }
+    // k scrolls back; another key closes it; at 120x40 it all fits.
+    press(&mut app, KeyCode::Char('k'));
+    assert!(
+        draw(&app, 80, 24)
+            .backend()
+            .to_string()
+            .contains("j/k scroll")
+    );
+    press(&mut app, KeyCode::Char('x'));
+    assert!(!draw(&app, 80, 24).backend().to_string().contains(" keys "));
+    app.resize(120, 40);
+    press(&mut app, KeyCode::Char('?'));
+    let tall = draw(&app, 120, 40).backend().to_string();
+    assert!(tall.contains("any key closes") && !tall.contains("j/k scroll"));
+    for (_, what) in orchestrator_tui::keymap::PAGE_KEYS {
+        assert!(tall.contains(what), "{what:?} at 120x40");
     }
 }
 

@@ -336,3 +336,36 @@ fn the_filter_language_works_in_the_runs_view() {
     press(&mut a, KeyCode::Char('L'));
     assert!(a.view.filter().is_empty());
 }
+
+#[test]
+fn slash_searches_inside_the_transcript() {
+    let mut a = app(false, 80, 16);
+    for key in [
+        KeyCode::Char('R'),
+        KeyCode::Char('j'),
+        KeyCode::Char('j'),
+        KeyCode::Enter,
+    ] {
+        press(&mut a, key);
+    }
+    assert!(
+        !screen(&a).contains("Enjoy Lisbon!"),
+        "below the fold at 80x16"
+    );
+    let search = |a: &mut App, text: &str| {
+        press(a, KeyCode::Char('/'));
+        for c in text.chars() {
+            press(a, KeyCode::Char(c));
+        }
+        press(a, KeyCode::Enter);
+    };
+    search(&mut a, "enjoy");
+    let found = screen(&a);
+    assert_eq!(a.view.page(), Page::Transcript, "still the transcript");
+    assert!(
+        found.contains("Enjoy Lisbon!"),
+        "scrolled to the match:\n{found}"
+    );
+    search(&mut a, "no such words");
+    assert!(screen(&a).contains("not found: no such words"));
+}

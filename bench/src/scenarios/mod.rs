@@ -6,6 +6,7 @@
 //! - [`latency`]: publish-to-receipt percentiles at 100 clients.
 //! - [`memory`]: bridge RSS per idle connection.
 //! - [`tui_cost`]: the monitor's ingest, draw and memory.
+//! - [`tui_views`]: the dashboard's runs and tools views at 10,000 runs, and the aggregation's cost.
 //! - [`agent_publisher`]: the agent publisher's throughput and cost per event.
 //! - [`ingest`]: the OTLP ingest's spans per second and CPU per span, beside the publish script's ceiling.
 //! - [`otlp_export`]: the agent's run latency with its trace export on and off.
@@ -28,6 +29,7 @@ pub mod rows;
 pub mod ssh_cost;
 pub mod ssh_rows;
 pub mod tui_cost;
+pub mod tui_views;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -60,6 +62,8 @@ pub struct BenchOpts {
     pub memory: memory::MemoryOpts,
     /// TUI.
     pub tui: tui_cost::TuiOpts,
+    /// The TUI's runs and tools views.
+    pub tui_views: tui_views::ViewsOpts,
     /// Agent publisher.
     pub agent: agent_publisher::AgentOpts,
     /// OTLP ingest.
@@ -81,6 +85,7 @@ impl BenchOpts {
             latency: latency::LatencyOpts::default(),
             memory: memory::MemoryOpts::default(),
             tui: tui_cost::TuiOpts::default(),
+            tui_views: tui_views::ViewsOpts::default(),
             agent: agent_publisher::AgentOpts::default(),
             ingest: ingest::IngestOpts::default(),
             otlp: otlp_export::OtlpOpts::default(),
@@ -122,6 +127,12 @@ impl BenchOpts {
             tui: tui_cost::TuiOpts {
                 events: 10_000,
                 runs: 1,
+                draws: 20,
+                size: (120, 40),
+            },
+            tui_views: tui_views::ViewsOpts {
+                runs: 10_000,
+                repeats: 1,
                 draws: 20,
                 size: (120, 40),
             },
@@ -179,9 +190,16 @@ pub async fn run_all(opts: &BenchOpts) -> Report {
 
     if opts.wants("tui") {
         tracing::info!("TUI: ingest and draw");
-        if let Some(r) = record(&mut report, "tui", tui_cost::run(&opts.tui)) {
-            rows::tui(&mut report, &r);
-            report.detail("tui", &r);
+        let cost = record(&mut report, "tui", tui_cost::run(&opts.tui));
+        if let Some(r) = &cost {
+            rows::tui(&mut report, r);
+            report.detail("tui", r);
+        }
+        tracing::info!("TUI: runs and tools views");
+        let agent = tui_cost::agent_events(opts.tui.events);
+        if let Some(r) = record(&mut report, "tui", tui_views::run(&opts.tui_views, &agent)) {
+            rows::tui_views(&mut report, &r, cost.as_ref());
+            report.detail("tui_views", &r);
         }
     }
     if opts.wants("agent") {

@@ -10,6 +10,7 @@ use crate::scenarios::latency::{LatencyOpts, LatencyResult};
 use crate::scenarios::memory::{MemoryOpts, MemoryResult};
 use crate::scenarios::otlp_export::{OtlpOpts, OtlpResult};
 use crate::scenarios::tui_cost::TuiResult;
+use crate::scenarios::tui_views::{EVENTS_PER_RUN, ViewsResult, ViewsRun};
 use orchestrator_events::DEFAULT_MAX_FIELD_BYTES;
 
 /// Bridge CPU per delivered frame at 100 clients, ns.
@@ -282,6 +283,83 @@ pub fn tui(report: &mut Report, r: &TuiResult) {
         format!("{heap}; RSS +{:.1} MiB", rss as f64 / 1024.0),
         None,
         "counting global allocator: live bytes after ingest minus before (the app and its events); RSS growth of the first run",
+    );
+}
+
+/// Rows of the dashboard views (issue 13); `cost` gives the full ingest figure.
+pub fn tui_views(report: &mut Report, r: &ViewsResult, cost: Option<&TuiResult>) {
+    let n = r.reps.len();
+    let runs = thousands(r.runs as f64);
+    let (w, h) = r.size;
+    for view in ["runs", "tools"] {
+        let wall = |x: &ViewsRun| {
+            if view == "runs" {
+                x.runs_us
+            } else {
+                x.tools_us
+            }
+        };
+        let cpu = |x: &ViewsRun| {
+            if view == "runs" {
+                x.runs_cpu_us
+            } else {
+                x.tools_cpu_us
+            }
+        };
+        let p50 = r.med(|x| wall(x).map(|p| p.p50 as f64));
+        let p99 = r.med(|x| wall(x).map(|p| p.p99 as f64));
+        let cpu99 = r.med(|x| cpu(x).map(|p| p.p99 as f64));
+        report.row(
+            "tui",
+            format!("{view} view: one frame, {runs} runs, {w}×{h}"),
+            format!("p50 {} / p99 {} wall, p99 {} CPU", ms(p50), ms(p99), ms(cpu99)),
+            Some((
+                "median < 2 ms".into(),
+                Verdict::from(p50 > 0.0 && p50 < TARGET_DRAW_US),
+            )),
+            format!(
+                "App with {runs} runs of {EVENTS_PER_RUN} events (1 in 10 a child, 1 in 7 failed, 6 tool names), Action::Open(Page::{}), Terminal<TestBackend>::draw(ui::draw) incl. the diff; one new event ingested between draws; {} draws per run; medians of {n} runs' percentiles",
+                if view == "runs" { "Runs" } else { "Tools" },
+                r.reps.first().and_then(|x| wall(x).map(|p| p.count)).unwrap_or(0)
+            ),
+        );
+    }
+    let per_run = r.med(|x| x.bytes_per_run);
+    report.row(
+        "tui",
+        "runs/tools aggregation: memory per run",
+        format!(
+            "{per_run:.0} B/run ({:.1} MiB at {runs})",
+            per_run * r.runs as f64 / 1048576.0
+        ),
+        None,
+        "counting global allocator: live bytes held by a Runs after observing the runs' events, ÷ runs held",
+    );
+    let observe = r.med(|x| Some(x.observe_ns));
+    let full_ns = cost.map(|c| c.ingest_ms() * 1e6 / c.events.max(1) as f64);
+    let value = match full_ns {
+        Some(full) => format!(
+            "{:.2} µs with / {:.2} µs without (aggregation {observe:.0} ns, +{:.0} %)",
+            full / 1000.0,
+            (full - observe) / 1000.0,
+            observe * 100.0 / (full - observe).max(1.0)
+        ),
+        None => format!("aggregation {observe:.0} ns/event"),
+    };
+    report.row(
+        "tui",
+        "ingest per event with / without the runs/tools aggregation",
+        value,
+        full_ns.map(|full| {
+            (
+                "must not double".into(),
+                Verdict::from(observe < full - observe),
+            )
+        }),
+        format!(
+            "the aggregation is one call per event (Runs::observe); timed alone over the {} agent events of the ingest row, parsed beforehand; without = that row's ingest per event minus it; median of {n}",
+            cost.map_or(0, |c| c.events)
+        ),
     );
 }
 

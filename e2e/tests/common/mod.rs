@@ -1,6 +1,9 @@
 //! The pipeline as processes: a private redis-server, the agent and bridge
-//! binaries on free ports, and helpers to talk to them.
+//! binaries on free ports, and helpers to talk to them; [`tmux`] is a real
+//! terminal for the monitor.
 #![allow(dead_code)] // each test file uses a different part
+
+pub mod tmux;
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};

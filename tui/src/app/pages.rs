@@ -134,23 +134,136 @@ pub struct Pages {
     pub export_dir: Option<PathBuf>,
 }
 
-/// The runs view's lines: top-level runs that pass `filter` (themselves or
-/// through a child) in `sort` order, each unfolded parent followed by its
-/// children.
-pub fn run_lines<'a>(
+/// The runs view's lines, read by position: top-level runs in `sort` order,
+/// each unfolded parent followed by its children.
+///
+/// In the default order (newest start first) nothing walks every run: the
+/// count is the top-level runs plus the rows of the unfolded parents, and a
+/// window of rows is read by rank from [`Runs::top`], so a frame costs the
+/// rows it draws and the unfolded trees. The other orders sort the top-level
+/// runs (`O(n log n)`, only while one of them is chosen).
+#[derive(Debug)]
+pub struct RunLines<'a> {
     runs: &'a Runs,
-    sort: RunSort,
-    unfolded: &HashSet<Arc<str>>,
-    filter: &RunFilter,
-    now_wall: f64,
-) -> Vec<RunLine<'a>> {
-    let is_top = |r: &Run| r.parent.as_ref().is_none_or(|p| runs.get(p).is_none());
-    let passes = |r: &Run| filter.is_empty() || tree_passes(runs, r, 0, filter);
-    let mut top: Vec<&Run> = runs
+    unfolded: &'a HashSet<Arc<str>>,
+    /// Sorted top-level runs, for the orders other than start.
+    sorted: Option<Vec<&'a Run>>,
+    /// Unfolded top-level parents as (rank, rows under them), by rank.
+    open: Vec<(usize, usize)>,
+    len: usize,
+}
+
+impl<'a> RunLines<'a> {
+    /// The lines of `runs` that pass `filter` (themselves or through a
+    /// child), in `sort` order with `unfolded` parents open. A filter, like
+    /// an order other than start, makes one pass over the top-level runs.
+    pub fn new(
+        runs: &'a Runs,
+        sort: RunSort,
+        unfolded: &'a HashSet<Arc<str>>,
+        filter: &RunFilter,
+        now_wall: f64,
+    ) -> RunLines<'a> {
+        let sorted = (sort != RunSort::Start || !filter.is_empty()).then(|| {
+            let mut top: Vec<&Run> = (0..runs.top_len())
+                .filter_map(|r| runs.top(r))
+                .filter(|r| filter.is_empty() || tree_passes(runs, r, 0, filter))
+                .collect();
+            if sort != RunSort::Start {
+                sort_runs(&mut top, sort, now_wall);
+            }
+            top
+        });
+        let mut open: Vec<(usize, usize)> = unfolded
+            .iter()
+            .filter_map(|id| runs.get(id))
+            .filter(|r| r.top)
+            .filter_map(|r| {
+                let rank = match &sorted {
+                    None => runs.top_rank(r)?,
+                    Some(v) => v.iter().position(|x| x.seq == r.seq)?,
+                };
+                Some((rank, below(runs, r, 0, unfolded)))
+            })
+            .collect();
+        open.sort_unstable();
+        let top_len = sorted.as_ref().map_or(runs.top_len(), Vec::len);
+        let len = top_len + open.iter().map(|o| o.1).sum::<usize>();
+        RunLines {
+            runs,
+            unfolded,
+            sorted,
+            open,
+            len,
+        }
+    }
+
+    /// How many lines.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn top(&self, rank: usize) -> Option<&'a Run> {
+        match &self.sorted {
+            None => self.runs.top(rank),
+            Some(v) => v.get(rank).copied(),
+        }
+    }
+
+    /// Up to `count` lines from line `start`.
+    pub fn window(&self, start: usize, count: usize) -> Vec<RunLine<'a>> {
+        // Which top-level run line `start` falls in, and how far into its
+        // tree: the row of the top run at rank `r` is line `r` plus the rows
+        // opened under the unfolded runs ranked before it.
+        let mut extra = 0;
+        let mut found = None;
+        for &(r, rows) in &self.open {
+            if start < r + extra {
+                break;
+            }
+            if start <= r + extra + rows {
+                found = Some((r, start - r - extra));
+                break;
+            }
+            extra += rows;
+        }
+        let (mut rank, mut skip) = found.unwrap_or((start - extra, 0));
+        let mut out = Vec::with_capacity(count);
+        while out.len() < count {
+            let Some(run) = self.top(rank) else { break };
+            let mut tree = Vec::new();
+            push_tree(self.runs, run, 0, self.unfolded, &mut tree);
+            out.extend(tree.into_iter().skip(skip).take(count - out.len()));
+            skip = 0;
+            rank += 1;
+        }
+        out
+    }
+
+    /// The line at `i`.
+    pub fn get(&self, i: usize) -> Option<RunLine<'a>> {
+        self.window(i, 1).into_iter().next()
+    }
+}
+
+/// Rows shown under `run` (its unfolded descendants).
+fn below(runs: &Runs, run: &Run, depth: u8, unfolded: &HashSet<Arc<str>>) -> usize {
+    if depth >= MAX_DEPTH || !unfolded.contains(&run.id) {
+        return 0;
+    }
+    run.children
         .iter()
-        .rev()
-        .filter(|r| is_top(r) && passes(r))
-        .collect();
+        .filter_map(|c| runs.get(c))
+        .map(|c| 1 + below(runs, c, depth + 1, unfolded))
+        .sum()
+}
+
+fn sort_runs(top: &mut [&Run], sort: RunSort, now_wall: f64) {
     match sort {
         RunSort::Start => {}
         RunSort::Duration => top.sort_by_key(|r| std::cmp::Reverse(r.duration_at(now_wall))),
@@ -165,11 +278,18 @@ pub fn run_lines<'a>(
             ))
         }),
     }
-    let mut out = Vec::with_capacity(top.len());
-    for r in top {
-        push_tree(runs, r, 0, unfolded, &mut out);
-    }
-    out
+}
+
+/// Every line at once (tests; the screen reads a window).
+pub fn run_lines<'a>(
+    runs: &'a Runs,
+    sort: RunSort,
+    unfolded: &'a HashSet<Arc<str>>,
+    filter: &RunFilter,
+    now_wall: f64,
+) -> Vec<RunLine<'a>> {
+    let lines = RunLines::new(runs, sort, unfolded, filter, now_wall);
+    lines.window(0, lines.len())
 }
 
 fn tree_passes(runs: &Runs, run: &Run, depth: u8, filter: &RunFilter) -> bool {
@@ -296,7 +416,7 @@ impl Pages {
         match self.page {
             Page::Log => false,
             Page::Runs => {
-                let lines = run_lines(
+                let lines = RunLines::new(
                     runs,
                     self.runs_sort,
                     &self.unfolded,
@@ -307,6 +427,7 @@ impl Pages {
                 let sel_id = lines
                     .get(self.runs_sel.min(n.saturating_sub(1)))
                     .map(|l| l.run.id.clone());
+                drop(lines);
                 match key.code {
                     KeyCode::Char('j') | KeyCode::Down => self.runs_sel = step(self.runs_sel, 1, n),
                     KeyCode::Char('k') | KeyCode::Up => self.runs_sel = step(self.runs_sel, -1, n),
@@ -439,4 +560,101 @@ fn step(cur: usize, by: i64, len: usize) -> usize {
         return 0;
     }
     (cur as i64 + by).clamp(0, len as i64 - 1) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orchestrator_events::Event;
+
+    /// 30 runs; runs 3k+1 and 3k+2 are children of 3k; 3k+2 has a child of its own.
+    fn runs(cap: usize) -> Runs {
+        let mut runs = Runs::new(cap);
+        let mut entry = 0;
+        let mut add = |runs: &mut Runs, id: String, parent: Option<String>| {
+            let parent = parent.map_or(String::new(), |p| format!(r#","parent_run_id":"{p}""#));
+            let e = Event::parse(&format!(
+                r#"{{"type":"run_started","input":"{id}","source":"chat","run_id":"{id}"{parent}}}"#
+            ))
+            .expect("event");
+            runs.observe(&e, entry, entry as f64);
+            entry += 1;
+        };
+        for k in 0..10 {
+            add(&mut runs, format!("r{}", 3 * k), None);
+            add(
+                &mut runs,
+                format!("r{}", 3 * k + 1),
+                Some(format!("r{}", 3 * k)),
+            );
+            add(
+                &mut runs,
+                format!("r{}", 3 * k + 2),
+                Some(format!("r{}", 3 * k)),
+            );
+            add(&mut runs, format!("g{k}"), Some(format!("r{}", 3 * k + 2)));
+        }
+        runs
+    }
+
+    /// The lines the obvious way: every top-level run, newest first, with its tree.
+    fn naive<'a>(runs: &'a Runs, unfolded: &HashSet<Arc<str>>) -> Vec<&'a str> {
+        let mut out = Vec::new();
+        for r in runs.iter().rev().filter(|r| r.top) {
+            push_tree(runs, r, 0, unfolded, &mut out);
+        }
+        out.iter().map(|l| &*l.run.id).collect()
+    }
+
+    #[test]
+    fn a_window_is_the_same_slice_of_the_whole_list() {
+        let runs = runs(1000);
+        for open in [
+            vec![],
+            vec!["r0"],
+            vec!["r27", "r29", "r12", "r14", "r0"],
+            vec!["r14"],
+        ] {
+            let unfolded: HashSet<Arc<str>> = open.iter().map(|s| Arc::from(*s)).collect();
+            let all = naive(&runs, &unfolded);
+            let lines = RunLines::new(&runs, RunSort::Start, &unfolded, &RunFilter::default(), 0.0);
+            assert_eq!(lines.len(), all.len(), "{open:?}");
+            for start in 0..=all.len() {
+                let got: Vec<&str> = lines.window(start, 4).iter().map(|l| &*l.run.id).collect();
+                let want = &all[start..(start + 4).min(all.len())];
+                assert_eq!(got, want, "{open:?} from {start}");
+            }
+        }
+    }
+
+    #[test]
+    fn children_rise_when_their_parent_leaves_and_late_parents_do_not_hide_them() {
+        // At most 36 runs: the first parent (r0) and r1 leave; r2 (with g0) rises.
+        let runs = runs(38);
+        assert!(runs.get("r0").is_none());
+        let none = HashSet::new();
+        let ids: Vec<&str> = run_lines(&runs, RunSort::Start, &none, &RunFilter::default(), 0.0)
+            .iter()
+            .map(|l| &*l.run.id)
+            .collect();
+        assert_eq!(ids.last(), Some(&"r2"), "{ids:?}");
+        assert_eq!(ids.len(), runs.top_len());
+
+        // A child seen before its parent stays at the top level.
+        let mut runs = Runs::default();
+        for (i, json) in [
+            r#"{"type":"run_started","input":"c","source":"a2a","run_id":"c","parent_run_id":"p"}"#,
+            r#"{"type":"run_started","input":"p","source":"chat","run_id":"p"}"#,
+        ]
+        .iter()
+        .enumerate()
+        {
+            runs.observe(&Event::parse(json).expect("event"), i as u64, 0.0);
+        }
+        let ids: Vec<&str> = run_lines(&runs, RunSort::Start, &none, &RunFilter::default(), 0.0)
+            .iter()
+            .map(|l| &*l.run.id)
+            .collect();
+        assert_eq!(ids, ["p", "c"]);
+    }
 }

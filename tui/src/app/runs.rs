@@ -17,6 +17,14 @@
 //! [`RUN_WINDOW`] numbers), so they follow what is happening now rather than
 //! the whole history.
 //!
+//! **Top-level runs** are kept in their own ring ([`Runs::top`]) in order of
+//! first sight, so the runs view reads the rows it draws by position (newest
+//! first) instead of walking every run each frame. A run is top-level when it
+//! has no parent, or its parent was not held when it was first linked, or its
+//! parent has left (its children then rise to the top, in their place by age).
+//! Token totals are also kept per model, so the cost total reads a handful of
+//! sums, not every run.
+//!
 //! Robustness: a duplicate `run_finished` or `tool_result` (same run and
 //! `tool_use_id`) counts once; events may arrive in any order (a
 //! `run_finished` before its `run_started` marks the run finished, the start
@@ -104,6 +112,10 @@ pub struct Run {
     pub first_entry: u64,
     /// Ids of its children, in order of first sight.
     pub children: Vec<Arc<str>>,
+    /// Listed at the top level of the runs view (see the module doc).
+    pub top: bool,
+    /// Creation number: orders runs by first sight.
+    pub seq: u64,
     turn_open: bool,
     seen_results: HashSet<Box<str>>,
 }
@@ -239,6 +251,11 @@ pub struct Runs {
     by_id: HashMap<Arc<str>, Run>,
     /// Run ids in order of first sight, oldest first.
     order: VecDeque<Arc<str>>,
+    /// The top-level runs, `(seq, id)`, oldest first.
+    tops: VecDeque<(u64, Arc<str>)>,
+    /// Tokens of finished runs by model, for the cost total.
+    by_model: HashMap<Option<Box<str>>, (u64, u64)>,
+    next_seq: u64,
     tools: HashMap<Box<str>, ToolStats>,
     durations: Window,
     totals: Totals,
@@ -257,6 +274,9 @@ impl Runs {
         Runs {
             by_id: HashMap::new(),
             order: VecDeque::new(),
+            tops: VecDeque::new(),
+            by_model: HashMap::new(),
+            next_seq: 0,
             tools: HashMap::new(),
             durations: Window::with_cap(RUN_WINDOW),
             totals: Totals::default(),
@@ -292,6 +312,42 @@ impl Runs {
     /// Totals over the runs held.
     pub fn totals(&self) -> Totals {
         self.totals
+    }
+
+    /// Top-level runs held.
+    pub fn top_len(&self) -> usize {
+        self.tops.len()
+    }
+
+    /// The top-level run at `rank`, newest first (0 = the newest).
+    pub fn top(&self, rank: usize) -> Option<&Run> {
+        let i = self.tops.len().checked_sub(rank + 1)?;
+        self.by_id.get(&self.tops.get(i)?.1)
+    }
+
+    /// The rank (newest first) of top-level `run`.
+    pub fn top_rank(&self, run: &Run) -> Option<usize> {
+        let i = self.tops.binary_search_by_key(&run.seq, |t| t.0).ok()?;
+        Some(self.tops.len() - 1 - i)
+    }
+
+    /// Finished runs' tokens by model, `(model, in, out)`: the cost total's input.
+    pub fn tokens_by_model(&self) -> impl Iterator<Item = (Option<&str>, u64, u64)> {
+        self.by_model.iter().map(|(m, t)| (m.as_deref(), t.0, t.1))
+    }
+
+    fn model_tokens(&mut self, model: Option<&str>, tokens: (u64, u64), add: bool) {
+        let e = self.by_model.entry(model.map(Box::from)).or_default();
+        if add {
+            e.0 += tokens.0;
+            e.1 += tokens.1;
+        } else {
+            e.0 = e.0.saturating_sub(tokens.0);
+            e.1 = e.1.saturating_sub(tokens.1);
+        }
+        if *e == (0, 0) {
+            self.by_model.remove(&model.map(Box::from));
+        }
     }
 
     /// p50 and p95 run duration over the recent window.
@@ -345,8 +401,17 @@ impl Runs {
                     run.input = crate::summary::cut(first, INPUT_CHARS);
                     run.turn_open = false;
                 }
-                if let Some(model) = event.extra.get("model").and_then(|v| v.as_str()) {
-                    run.model = Some(model.to_string());
+                if let Some(model) = event.extra.get("model").and_then(|v| v.as_str())
+                    && run.model.as_deref() != Some(model)
+                {
+                    let old = run.model.replace(model.to_string());
+                    if run.state != RunState::Running {
+                        // Finished before its start arrived: its tokens move to the model.
+                        let tokens = (run.tokens_in, run.tokens_out);
+                        let new = run.model.clone();
+                        self.model_tokens(old.as_deref(), tokens, false);
+                        self.model_tokens(new.as_deref(), tokens, true);
+                    }
                 }
             }
             EventKind::TextGeneration(_) | EventKind::Reasoning(_) => {
@@ -391,6 +456,8 @@ impl Runs {
                 if let Some(u) = f.usage {
                     self.totals.tokens_in += u.input_tokens;
                     self.totals.tokens_out += u.output_tokens;
+                    let model = run.model.clone();
+                    self.model_tokens(model.as_deref(), (u.input_tokens, u.output_tokens), true);
                 }
             }
             _ => {}
@@ -469,11 +536,15 @@ impl Runs {
                 last_entry: entry,
                 first_entry: entry,
                 children: Vec::new(),
+                top: true,
+                seq: self.next_seq,
                 turn_open: false,
                 seen_results: HashSet::new(),
             },
         );
         self.order.push_back(key.clone());
+        self.tops.push_back((self.next_seq, key.clone()));
+        self.next_seq += 1;
         self.totals.running += 1;
         key
     }
@@ -486,10 +557,24 @@ impl Runs {
             return;
         }
         run.parent = Some(parent.clone());
+        let seq = run.seq;
         if let Some(p) = self.by_id.get_mut(&parent)
             && p.children.len() < 1024
+            && p.seq < seq
         {
             p.children.push(child.clone());
+            if let Some(run) = self.by_id.get_mut(child) {
+                run.top = false;
+            }
+            self.remove_top(seq);
+        }
+    }
+
+    fn remove_top(&mut self, seq: u64) {
+        if self.tops.front().is_some_and(|t| t.0 == seq) {
+            self.tops.pop_front();
+        } else if let Ok(i) = self.tops.binary_search_by_key(&seq, |t| t.0) {
+            self.tops.remove(i);
         }
     }
 
@@ -498,6 +583,17 @@ impl Runs {
             return;
         };
         if let Some(run) = self.by_id.remove(&id) {
+            if run.top {
+                self.remove_top(run.seq);
+            }
+            // Its children rise to the top level, in their place by age.
+            for c in &run.children {
+                if let Some(child) = self.by_id.get_mut(c) {
+                    child.top = true;
+                    let at = self.tops.partition_point(|t| t.0 < child.seq);
+                    self.tops.insert(at, (child.seq, c.clone()));
+                }
+            }
             match run.state {
                 RunState::Running => self.totals.running = self.totals.running.saturating_sub(1),
                 RunState::Done(s) => {
@@ -514,6 +610,7 @@ impl Runs {
                     }
                     self.totals.tokens_in = self.totals.tokens_in.saturating_sub(run.tokens_in);
                     self.totals.tokens_out = self.totals.tokens_out.saturating_sub(run.tokens_out);
+                    self.model_tokens(run.model.as_deref(), (run.tokens_in, run.tokens_out), false);
                 }
             }
             if let Some(p) = run.parent.and_then(|p| self.by_id.get_mut(&p)) {

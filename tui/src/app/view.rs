@@ -93,6 +93,8 @@ pub struct View {
     pub(crate) prompt: Option<Prompt>,
     pub(crate) detail: Option<Detail>,
     pub(crate) help: bool,
+    /// First line of the help screen shown (it scrolls when it does not fit).
+    pub(crate) help_scroll: usize,
     pub(crate) theme: Theme,
     pub(crate) zone: Zone,
     pub(crate) now: Now,
@@ -127,6 +129,7 @@ impl View {
             prompt: None,
             detail: None,
             help: false,
+            help_scroll: 0,
             theme: config.theme,
             zone: config.zone,
             now: Now::default(),
@@ -392,6 +395,10 @@ impl View {
             self.flash("no search: press / to search");
             return;
         };
+        if self.pages.page == Page::Transcript {
+            self.find_in_transcript(feed, &pattern, forward, include_current);
+            return;
+        }
         let len = self.visible.len();
         if len == 0 {
             return;
@@ -591,7 +598,10 @@ impl View {
                 self.pages.page = page;
                 self.detail = None;
             }
-            Action::Help => self.help = !self.help,
+            Action::Help => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
             Action::Click(y) => {
                 let h = self.log_height();
                 let (start, sel) = self.window(h);
@@ -657,7 +667,23 @@ impl View {
             return;
         }
         if self.help {
-            self.help = false;
+            // j/k and the page keys scroll a help screen taller than the
+            // terminal; any other key closes it.
+            let (w, h) = self.size;
+            let max = crate::keymap::help_rows(w >= crate::keymap::HELP_TWO_COLUMNS)
+                .saturating_sub(usize::from(h).saturating_sub(3));
+            let page = usize::from(h).saturating_sub(4).max(1);
+            self.help_scroll = match key.code {
+                KeyCode::Char('j') | KeyCode::Down => self.help_scroll + 1,
+                KeyCode::Char('k') | KeyCode::Up => self.help_scroll.saturating_sub(1),
+                KeyCode::PageDown | KeyCode::Char(' ') => self.help_scroll + page,
+                KeyCode::PageUp | KeyCode::Char('b') => self.help_scroll.saturating_sub(page),
+                _ => {
+                    self.help = false;
+                    0
+                }
+            }
+            .min(max);
             return;
         }
         if self.pages.page != Page::Log {
@@ -676,6 +702,49 @@ impl View {
         if let Some(action) = keymap::action_for(&key) {
             self.act(feed, action);
         }
+    }
+
+    /// `/`, `n`, `N` in the transcript: scroll so that the next (or
+    /// previous) line holding the pattern is the top line.
+    fn find_in_transcript(
+        &mut self,
+        feed: &Feed,
+        pattern: &super::filter::Pattern,
+        forward: bool,
+        include_current: bool,
+    ) {
+        let run = self
+            .pages
+            .transcript
+            .as_ref()
+            .and_then(|id| feed.runs.get(id));
+        let Some(run) = run else {
+            return;
+        };
+        let texts: Vec<String> =
+            crate::ui::transcript::lines(&crate::ui::Screen::new(feed, self), run, self.size.0)
+                .iter()
+                .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+                .collect();
+        let len = texts.len();
+        let hits = |i: usize| pattern.find_from(&texts[i], 0).is_some();
+        let cur = self.pages.scroll.min(len.saturating_sub(1));
+        let first = usize::from(!include_current);
+        for step in first..=len.max(1) {
+            if len == 0 {
+                break;
+            }
+            let pos = if forward {
+                (cur + step) % len
+            } else {
+                (cur + len - step % len) % len
+            };
+            if hits(pos) {
+                self.pages.scroll = pos;
+                return;
+            }
+        }
+        self.flash(format!("not found: {}", pattern.text));
     }
 
     fn submit(&mut self, feed: &Feed, prompt: Prompt) {

@@ -332,10 +332,18 @@ pub fn render_footer(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
         return;
     }
     let mut spans = vec![Span::raw(" ")];
-    for b in KEYMAP {
-        if let Some(word) = b.footer {
-            let key = b.label.split(' ').next().unwrap_or(b.label);
-            spans.push(Span::styled(key.to_string(), t.key()));
+    let page = app.view.page();
+    if page == crate::action::Page::Log {
+        for b in KEYMAP {
+            if let Some(word) = b.footer {
+                let key = b.label.split(' ').next().unwrap_or(b.label);
+                spans.push(Span::styled(key.to_string(), t.key()));
+                spans.push(Span::raw(format!(" {word}  ")));
+            }
+        }
+    } else {
+        for (key, word) in crate::keymap::page_footer(page) {
+            spans.push(Span::styled(*key, t.key()));
             spans.push(Span::raw(format!(" {word}  ")));
         }
     }

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
-use crate::keymap::{Group, KEYMAP, PAGE_KEYS};
+use crate::keymap::{Group, HELP_TWO_COLUMNS, KEYMAP, PAGE_KEYS, help_rows};
 use crate::ui::Screen;
 
 /// The help lines of one group, with its heading.
@@ -21,7 +21,8 @@ fn group_lines(app: &Screen<'_>, group: Group) -> Vec<Line<'static>> {
     out
 }
 
-/// Draws the help screen centred over `area`: two columns when it is wide enough.
+/// Draws the help screen centred over `area`: two columns when it is wide
+/// enough; taller than the screen, it scrolls (`j`/`k`, the view's `help_scroll`).
 pub fn render(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
     let t = &app.view.theme;
     let mut left = group_lines(app, Group::Navigate);
@@ -43,7 +44,7 @@ pub fn render(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
         t.dim(),
     );
 
-    let two_cols = area.width >= 78;
+    let two_cols = area.width >= HELP_TWO_COLUMNS;
     let (w, h) = if two_cols {
         (
             area.width.min(100),
@@ -53,6 +54,14 @@ pub fn render(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
         (area.width.min(50), (left.len() + right.len() + 4) as u16)
     };
     let h = h.min(area.height);
+    let shown = usize::from(h.saturating_sub(3));
+    let max = help_rows(two_cols).saturating_sub(shown);
+    let scroll = app.view.help_scroll.min(max) as u16;
+    let hint = if max > 0 {
+        format!(" j/k scroll ({}/{}), any other key closes ", scroll, max)
+    } else {
+        " any key closes ".to_string()
+    };
     let x = area.x + (area.width - w) / 2;
     let y = area.y + (area.height - h) / 2;
     let popup = Rect::new(x, y, w, h);
@@ -62,14 +71,16 @@ pub fn render(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
         .border_set(t.icons.border)
         .border_style(t.key())
         .title(" keys ")
-        .title_bottom(Line::styled(" any key closes ", t.dim()).right_aligned());
+        .title_bottom(Line::styled(hint, t.dim()).right_aligned());
     let inner = block.inner(popup);
     block.render(popup, buf);
     if two_cols {
         let half = inner.width / 2;
         let lh = inner.height.saturating_sub(1);
-        Paragraph::new(left).render(Rect::new(inner.x, inner.y, half, lh), buf);
-        Paragraph::new(right).render(
+        Paragraph::new(left)
+            .scroll((scroll, 0))
+            .render(Rect::new(inner.x, inner.y, half, lh), buf);
+        Paragraph::new(right).scroll((scroll, 0)).render(
             Rect::new(inner.x + half, inner.y, inner.width - half, lh),
             buf,
         );
@@ -82,6 +93,6 @@ pub fn render(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
         all.push(Line::raw(""));
         all.extend(right);
         all.push(mouse);
-        Paragraph::new(all).render(inner, buf);
+        Paragraph::new(all).scroll((scroll, 0)).render(inner, buf);
     }
 }

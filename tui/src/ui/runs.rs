@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use crate::app::pages::{run_lines, tool_lines, tree_tokens};
+use crate::app::pages::{RunLines, tool_lines, tree_tokens};
 use crate::app::runs::{Run, RunState};
 use crate::summary::duration_ms;
 use crate::ui::Screen;
@@ -260,7 +260,7 @@ pub fn render_runs(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
         .collect();
     buf.set_line(area.x, area.y, &Line::from(header), area.width);
 
-    let lines = run_lines(
+    let lines = RunLines::new(
         runs,
         pages.runs_sort,
         &pages.unfolded,
@@ -280,7 +280,7 @@ pub fn render_runs(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
     }
     let sel = pages.runs_sel.min(lines.len().saturating_sub(1));
     let start = window_start(sel, lines.len(), body_h);
-    for (i, line) in lines.iter().skip(start).take(body_h).enumerate() {
+    for (i, line) in lines.window(start, body_h).iter().enumerate() {
         let y = area.y + 1 + i as u16;
         let mut spans = Vec::with_capacity(cols.len() * 2);
         for (c, w) in cols.iter().zip(&ws) {
@@ -296,37 +296,78 @@ pub fn render_runs(app: &Screen<'_>, area: Rect, buf: &mut Buffer) {
         buf.set_line(area.x, y, &l, area.width);
     }
 
-    let tot = runs.totals();
-    let mut s = format!(
-        " {} running  {} completed  {} failed  {} cancelled  tokens {}/{}",
-        tot.running,
-        tot.completed,
-        tot.failed,
-        tot.cancelled,
-        thousands(tot.tokens_in),
-        thousands(tot.tokens_out)
-    );
-    if let Some(prices) = &pages.prices {
-        let cost: f64 = runs
-            .iter()
-            .filter_map(|r| prices.cost(r.model.as_deref(), r.tokens_in, r.tokens_out))
-            .sum();
-        s.push_str(&format!("  cost ${cost:.4}"));
-    }
-    if let Some((p50, p95)) = runs.duration_percentiles() {
-        s.push_str(&format!(
-            "  p50 {}  p95 {}",
-            duration_ms(p50),
-            duration_ms(p95)
-        ));
-    }
-    s.push_str(&format!("  sort: {}", pages.runs_sort.name()));
-    if !pages.runs_filter.is_empty() {
-        s.push_str(&format!("  listed {}", lines.len()));
-    }
     let y = area.y + area.height - 1;
+    let listed = (!pages.runs_filter.is_empty()).then(|| lines.len());
+    let s = totals_line(app, width, listed);
     buf.set_style(Rect::new(area.x, y, area.width, 1), t.bar());
     buf.set_line(area.x, y, &Line::raw(s), area.width);
+}
+
+/// The totals line, its parts dropped by priority until it fits `width`
+/// (the counts of running, completed and failed runs stay).
+/// `listed`: how many lines pass the runs filter, when one is in force.
+fn totals_line(app: &Screen<'_>, width: usize, listed: Option<usize>) -> String {
+    let runs = app.feed.runs();
+    let pages = &app.view.pages;
+    let tot = runs.totals();
+    // (text, priority): higher stays longer.
+    let mut parts: Vec<(String, u8)> = vec![
+        (format!("{} running", tot.running), 255),
+        (format!("{} completed", tot.completed), 255),
+        (format!("{} failed", tot.failed), 255),
+        (
+            format!("{} cancelled", tot.cancelled),
+            if tot.cancelled == 0 { 2 } else { 6 },
+        ),
+        (
+            format!(
+                "tok {}/{}",
+                thousands(tot.tokens_in),
+                thousands(tot.tokens_out)
+            ),
+            5,
+        ),
+    ];
+    if let Some(prices) = &pages.prices {
+        // Per model, not per run; starts at +0.0 (an empty f64 sum is -0.0).
+        let cost = runs
+            .tokens_by_model()
+            .filter_map(|(m, i, o)| prices.cost(m, i, o))
+            .fold(0.0, |a, c| a + c);
+        parts.push((format!("cost ${cost:.4}"), 4));
+    }
+    if let Some((p50, p95)) = runs.duration_percentiles() {
+        parts.push((
+            format!("p50 {} p95 {}", duration_ms(p50), duration_ms(p95)),
+            3,
+        ));
+    }
+    parts.push((format!("sort: {}", pages.runs_sort.name()), 1));
+    if let Some(n) = listed {
+        parts.push((format!("listed {n}"), 254));
+    }
+    loop {
+        let need: usize = parts.iter().map(|p| text::width(&p.0) + 2).sum();
+        if need <= width {
+            break;
+        }
+        let Some((i, _)) = parts
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.1 < 255)
+            .min_by_key(|(_, p)| p.1)
+        else {
+            break;
+        };
+        parts.remove(i);
+    }
+    let mut s = String::new();
+    for (p, _) in parts {
+        s.push_str("  ");
+        s.push_str(&p);
+    }
+    s.remove(0);
+    s
 }
 
 /// Draws the tools view, or the calls of one tool.
