@@ -67,3 +67,13 @@ pub fn areas(area: Rect, detail_open: bool) -> Areas {
 pub fn inner(pane: Rect) -> Rect {
     Block::new().borders(Borders::ALL).inner(pane)
 }
+
+/// First line shown of a list of `len` lines in `height` rows so that the
+/// selected line `sel` is on screen. The runs and tools views draw with it and
+/// map a click back to a line with it, so both agree on what is where.
+pub fn window_start(sel: usize, len: usize, height: usize) -> usize {
+    if height == 0 || len <= height {
+        return 0;
+    }
+    sel.saturating_sub(height - 1).min(len - height)
+}

@@ -369,3 +369,56 @@ fn slash_searches_inside_the_transcript() {
     search(&mut a, "no such words");
     assert!(screen(&a).contains("not found: no such words"));
 }
+
+#[test]
+fn the_mouse_selects_opens_and_scrolls_in_the_runs_and_tools_views() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mouse = |kind, row| MouseEvent {
+        kind,
+        column: 10,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    let mut a = app(false, 120, 40);
+    press(&mut a, KeyCode::Char('R'));
+    // Rows: status bar, info bar, the view's header, then the runs (newest
+    // first): the third run listed is the Lisbon parent.
+    let body_y = orchestrator_tui::ui::areas(ratatui::layout::Rect::new(0, 0, 120, 40), false)
+        .log
+        .y;
+    a.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), body_y + 3));
+    assert_eq!(a.view.page(), Page::Runs, "a first click selects");
+    let selected = screen(&a);
+    a.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), body_y + 3));
+    assert_eq!(a.view.page(), Page::Transcript, "a second click opens");
+    let transcript = screen(&a);
+    assert!(
+        transcript.contains("Plan a research trip"),
+        "{selected}\n{transcript}"
+    );
+    // The wheel scrolls a transcript taller than the screen, as j/k do.
+    let mut short = app(false, 80, 16);
+    for key in [
+        KeyCode::Char('R'),
+        KeyCode::Char('j'),
+        KeyCode::Char('j'),
+        KeyCode::Enter,
+    ] {
+        press(&mut short, key);
+    }
+    let top = screen(&short);
+    short.on_mouse(mouse(MouseEventKind::ScrollDown, body_y + 5));
+    let scrolled = screen(&short);
+    assert_ne!(scrolled, top, "the wheel scrolled");
+    short.on_mouse(mouse(MouseEventKind::ScrollUp, body_y + 5));
+    assert_eq!(screen(&short), top, "and back");
+
+    press(&mut a, KeyCode::Char('T'));
+    a.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), body_y + 1));
+    a.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), body_y + 1));
+    assert!(
+        screen(&a).contains("(Enter: transcript, Esc: back)"),
+        "{}",
+        screen(&a)
+    );
+}

@@ -547,6 +547,56 @@ impl Pages {
         }
     }
 
+    /// A click on row `y` of the view's area (`height` rows): selects the line
+    /// under it; a click on the line already selected opens it, as `Enter`.
+    pub fn on_click(&mut self, feed: &Feed, y: u16, height: u16, now_wall: f64) {
+        let y = usize::from(y);
+        let runs = &feed.runs;
+        match self.page {
+            Page::Runs if y >= 1 => {
+                // A header row above, the totals line below.
+                let body = usize::from(height).saturating_sub(2);
+                let lines = RunLines::new(
+                    runs,
+                    self.runs_sort,
+                    &self.unfolded,
+                    &self.runs_filter,
+                    now_wall,
+                );
+                let sel = self.runs_sel.min(lines.len().saturating_sub(1));
+                let at = crate::layout::window_start(sel, lines.len(), body) + y - 1;
+                if y > body || at >= lines.len() {
+                    return;
+                }
+                if at == sel {
+                    if let Some(line) = lines.get(at) {
+                        self.open_transcript(line.run.id.clone(), Page::Runs);
+                    }
+                } else {
+                    self.runs_sel = at;
+                }
+            }
+            Page::Tools if y >= 1 && self.tool_open.is_none() => {
+                let body = usize::from(height).saturating_sub(1);
+                let lines = tool_lines(runs, self.tools_sort);
+                let sel = self.tools_sel.min(lines.len().saturating_sub(1));
+                let at = crate::layout::window_start(sel, lines.len(), body) + y - 1;
+                if y > body || at >= lines.len() {
+                    return;
+                }
+                if at == sel {
+                    if let Some((name, _)) = lines.get(at) {
+                        self.tool_open = Some((*name).into());
+                        self.call_sel = 0;
+                    }
+                } else {
+                    self.tools_sel = at;
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn open_transcript(&mut self, id: Arc<str>, from: Page) {
         self.transcript = Some(id);
         self.back = from;

@@ -781,16 +781,33 @@ impl View {
         let over_detail = areas.detail.is_some_and(inside);
         match mouse.kind {
             MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
-                let n = if mouse.kind == MouseEventKind::ScrollDown {
+                let n: i32 = if mouse.kind == MouseEventKind::ScrollDown {
                     3
                 } else {
                     -3
                 };
-                if over_detail {
-                    self.scroll_detail(n);
+                if self.pages.page != Page::Log {
+                    // The other views scroll as their own keys do.
+                    let code = if n > 0 { KeyCode::Down } else { KeyCode::Up };
+                    let rows = self.log_height();
+                    let mut message = None;
+                    for _ in 0..n.unsigned_abs() {
+                        let key = KeyEvent::new(code, KeyModifiers::NONE);
+                        self.pages
+                            .on_key(feed, &key, self.now.wall, rows, &mut message);
+                    }
+                } else if over_detail {
+                    self.scroll_detail(i64::from(n));
                 } else {
-                    self.act(feed, Action::Wheel(n as i32));
+                    self.act(feed, Action::Wheel(n));
                 }
+            }
+            MouseEventKind::Down(MouseButton::Left)
+                if self.pages.page != Page::Log && inside(layout::areas(area, false).log) =>
+            {
+                let body = layout::areas(area, false).log;
+                self.pages
+                    .on_click(feed, mouse.row - body.y, body.height, self.now.wall);
             }
             MouseEventKind::Down(MouseButton::Left) if inside(areas.log) => {
                 self.act(feed, Action::Click(mouse.row - areas.log.y));

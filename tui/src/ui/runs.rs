@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 
 use crate::app::pages::{RunLines, tool_lines, tree_tokens};
 use crate::app::runs::{Run, RunState};
+use crate::layout::window_start;
 use crate::summary::duration_ms;
 use crate::ui::Screen;
 use crate::ui::bars::thousands;
@@ -221,14 +222,6 @@ fn widths(cols: &[Col], width: usize) -> Vec<usize> {
             }
         })
         .collect()
-}
-
-/// First line shown so that `sel` is on screen in `height` lines.
-fn window_start(sel: usize, len: usize, height: usize) -> usize {
-    if height == 0 || len <= height {
-        return 0;
-    }
-    sel.saturating_sub(height - 1).min(len - height)
 }
 
 /// Draws the runs view: header, rows, totals line.
