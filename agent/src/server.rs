@@ -78,6 +78,7 @@ pub async fn run(
     let mut options = PublisherOptions::new(config.target(), config.name.clone());
     options.buffer_limit = config.event_buffer;
     options.max_field_bytes = config.max_field_bytes;
+    options.min_replicas = config.min_replicas;
     let worst = config.stream_memory_worst_case();
     if worst > config.stream_memory_warn {
         tracing::warn!(
