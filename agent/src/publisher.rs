@@ -41,6 +41,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::redis_conn::{self, is_connection_error};
 
+mod replication;
+
 /// How often an idle publisher checks that Redis is still there.
 const IDLE_PING: Duration = Duration::from_secs(2);
 
@@ -531,74 +533,6 @@ impl Worker {
         }
     }
 
-    /// `WAIT min_replicas` for the batch on the master. Enough replicas:
-    /// the batch is confirmed. Too few: it stays (a shortfall, counted and
-    /// shown) and only `WAIT` is retried. The connection lost: the batch is in
-    /// doubt again, to be checked on whichever master comes next.
-    async fn await_replicas(&mut self) -> bool {
-        let Some(conn) = self.conn.as_mut() else {
-            self.unreplicated = false;
-            self.in_doubt = true;
-            return false;
-        };
-        let want = self.options.min_replicas;
-        let wait = self.options.io_timeout / 2;
-        let reply = tokio::time::timeout(
-            self.options.io_timeout,
-            orchestrator_events::publish::wait_replicas(conn, want, wait),
-        )
-        .await;
-        let error = match reply {
-            Ok(Ok(acked)) => {
-                self.shared
-                    .replicas_acked
-                    .store(acked as u64, Ordering::Relaxed);
-                if acked >= want {
-                    *lock(&self.shared.replication_error) = None;
-                    let n = self.in_flight.len() as u64;
-                    self.in_flight.clear();
-                    self.landed = 0;
-                    self.unreplicated = false;
-                    self.confirm(n, true);
-                    return true;
-                }
-                self.shared.shortfalls.fetch_add(1, Ordering::Relaxed);
-                let why = format!(
-                    "{acked} of {want} replicas acknowledged the batch within {} ms; \
-                     keeping {} events and waiting",
-                    wait.as_millis(),
-                    self.in_flight.len()
-                );
-                let mut slot = lock(&self.shared.replication_error);
-                if slot.is_none() {
-                    tracing::warn!(
-                        acked,
-                        want,
-                        "too few replicas; events kept until they catch up"
-                    );
-                }
-                *slot = Some(why);
-                return false;
-            }
-            Ok(Err(e)) => {
-                // Any error (a lost socket, or `-ERR` from a node demoted to
-                // replica) means this node cannot vouch for the batch.
-                self.fail(&e.to_string(), true);
-                true
-            }
-            Err(_) => {
-                self.fail("timed out waiting for replicas (WAIT)", true);
-                true
-            }
-        };
-        if error {
-            // Maybe a failover: the next master may lack the batch.
-            self.unreplicated = false;
-            self.in_doubt = true;
-        }
-        false
-    }
-
     fn confirm(&mut self, n: u64, batch: bool) {
         self.shared.published.fetch_add(n, Ordering::Relaxed);
         if batch {
@@ -608,6 +542,12 @@ impl Worker {
             .in_flight
             .store(self.in_flight.len(), Ordering::Relaxed);
         self.failures = 0;
+        self.mark_up();
+        self.shared.progress.notify_waiters();
+    }
+
+    /// Redis answers: clears the error and says so once.
+    fn mark_up(&mut self) {
         if !self.shared.connected.swap(true, Ordering::Relaxed) {
             *lock(&self.shared.last_error) = None;
             match self.down_since.take() {
@@ -618,7 +558,6 @@ impl Worker {
                 None => tracing::info!("connected to Redis; publishing events"),
             }
         }
-        self.shared.progress.notify_waiters();
     }
 
     fn fail(&mut self, error: &str, connection_lost: bool) {
