@@ -61,6 +61,11 @@ struct Cli {
     #[arg(long, env = "ORCH_MAX_FIELD_BYTES", default_value_t = orchestrator_events::DEFAULT_MAX_FIELD_BYTES, value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
     max_field_bytes: usize,
 
+    /// Replicas that must acknowledge a chunk of events (Redis WAIT) before it
+    /// leaves the publish queue; until then it is kept. 0: the master's answer.
+    #[arg(long, env = "ORCH_MIN_REPLICAS", default_value_t = 0)]
+    min_replicas: usize,
+
     /// A connection must send its request head within this (from accept, or
     /// from the first byte of a keep-alive request); closed beyond. E.g. 10s, 500ms.
     #[arg(long, env = "ORCH_INGEST_HEADER_TIMEOUT", default_value = "10s", value_parser = defaults::parse_duration)]
@@ -110,6 +115,7 @@ fn main() {
             max_pending_per_ip: cli.max_pending_per_ip,
         },
         max_field_bytes: cli.max_field_bytes,
+        min_replicas: cli.min_replicas,
         ..Config::default()
     };
     if let Err(e) = config.validate() {
