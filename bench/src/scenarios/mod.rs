@@ -9,6 +9,7 @@
 //! - [`agent_publisher`]: the agent publisher's throughput and cost per event.
 //! - [`ingest`]: the OTLP ingest's spans per second and CPU per span, beside the publish script's ceiling.
 //! - [`otlp_export`]: the agent's run latency with its trace export on and off.
+//! - [`replicas`]: the publisher's batch latency and rate with `--min-replicas` 0 and 1.
 //! - [`rows`]: the table rows, with methods and targets.
 //!
 //! Order matters only for fairness: CPU-only parts run first, then the
@@ -22,6 +23,7 @@ pub mod ingest;
 pub mod latency;
 pub mod memory;
 pub mod otlp_export;
+pub mod replicas;
 pub mod rows;
 pub mod tui_cost;
 
@@ -37,8 +39,8 @@ use crate::measure::Machine;
 use crate::report::Report;
 
 /// The parts of the benchmark, by name (for `--only`).
-pub const PARTS: [&str; 8] = [
-    "tui", "agent", "ingest", "otlp", "ceiling", "fanout", "latency", "memory",
+pub const PARTS: [&str; 9] = [
+    "tui", "agent", "replicas", "ingest", "otlp", "ceiling", "fanout", "latency", "memory",
 ];
 
 /// What to run and how much.
@@ -62,6 +64,8 @@ pub struct BenchOpts {
     pub ingest: ingest::IngestOpts,
     /// The agent's latency with its OTLP export on and off.
     pub otlp: otlp_export::OtlpOpts,
+    /// The publisher with `--min-replicas` 0 and 1.
+    pub replicas: replicas::ReplicasOpts,
 }
 
 impl BenchOpts {
@@ -78,6 +82,7 @@ impl BenchOpts {
             agent: agent_publisher::AgentOpts::default(),
             ingest: ingest::IngestOpts::default(),
             otlp: otlp_export::OtlpOpts::default(),
+            replicas: replicas::ReplicasOpts::default(),
         }
     }
 
@@ -130,6 +135,12 @@ impl BenchOpts {
                 requests: 20,
                 runs: 1,
             },
+            replicas: replicas::ReplicasOpts {
+                batches: 50,
+                batch_events: 50,
+                events: 5_000,
+                runs: 1,
+            },
         }
     }
 
@@ -177,6 +188,13 @@ pub async fn run_all(opts: &BenchOpts) -> Report {
         ) {
             rows::agent(&mut report, &r, &opts.agent);
             report.detail("agent_publisher", &r);
+        }
+    }
+    if opts.wants("replicas") {
+        tracing::info!("agent publisher, --min-replicas 0 and 1");
+        if let Some(r) = record(&mut report, "replicas", replicas::run(&opts.replicas).await) {
+            rows::replicas(&mut report, &r, &opts.replicas);
+            report.detail("replicas", &r);
         }
     }
     if opts.wants("ingest") {
