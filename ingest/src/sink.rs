@@ -37,6 +37,9 @@ const RETRY: Backoff = Backoff {
 /// How long one `WAIT` for replicas may take before it counts as a shortfall.
 pub const REPLICA_WAIT: Duration = Duration::from_secs(1);
 
+/// Time beyond the longest `WAIT` a command may take to be answered.
+const IO_SLACK: Duration = Duration::from_secs(2);
+
 /// Events per publish-script call (the script's arguments are bounded).
 pub const CHUNK: usize = 512;
 
@@ -182,10 +185,8 @@ impl Sink {
                 continue;
             };
             if conn.is_none() {
-                let connected = match source.client().await {
-                    Ok(client) => client.get_multiplexed_async_connection().await,
-                    Err(e) => Err(e.into()),
-                };
+                // Long enough for a `WAIT` of REPLICA_WAIT to be answered.
+                let connected = source.connect(REPLICA_WAIT * 3 + IO_SLACK).await;
                 match connected {
                     Ok(c) => conn = Some(c),
                     Err(e) => {

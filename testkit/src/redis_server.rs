@@ -335,6 +335,7 @@ mod tests {
             port: server.port(),
             password: None,
             tls: None,
+            replica_of: None,
             dir: tempfile::tempdir().expect("dir"),
             child: None,
         };

@@ -90,7 +90,12 @@ fn event(i: usize) -> String {
 /// Waits until the replica has synced (a `WAIT 1` on the master says 1).
 async fn replica_synced(master: &RedisServer) -> Result<(), BenchError> {
     let client = redis::Client::open(master.url())?;
-    let mut conn = client.get_multiplexed_async_connection().await?;
+    // The crate's default answer timeout (500 ms) would cut the WAIT short.
+    let config =
+        redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(5)));
+    let mut conn = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await?;
     let target = Target::default();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
