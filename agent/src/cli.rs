@@ -107,6 +107,11 @@ pub struct Cli {
     #[arg(long, env = "ORCH_STREAM_MEMORY_WARN", default_value_t = config::DEFAULT_STREAM_MEMORY_WARN)]
     pub stream_memory_warn: u64,
 
+    /// Replicas that must acknowledge a batch (Redis WAIT) before its events
+    /// count as published; until then they stay buffered. 0: the master's answer.
+    #[arg(long, env = "ORCH_MIN_REPLICAS", default_value_t = 0)]
+    pub min_replicas: usize,
+
     /// URL other agents should use to reach this one (agent card); default: the bound address.
     #[arg(long, env = "ORCH_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -241,6 +246,7 @@ impl Cli {
             http,
             max_field_bytes: self.max_field_bytes,
             stream_memory_warn: self.stream_memory_warn,
+            min_replicas: self.min_replicas,
             ..Config::default()
         })
     }
@@ -272,6 +278,9 @@ mod tests {
         assert_eq!(config.max_steps, 8);
         assert!(matches!(config.model, ModelChoice::Builtin));
         assert_eq!(config.http, orchestrator_serve::Limits::default());
+        assert_eq!(config.min_replicas, 0);
+        let cli = Cli::try_parse_from(["x", "--min-replicas", "2"]).expect("parses");
+        assert_eq!(cli.into_config().expect("valid").min_replicas, 2);
     }
 
     #[test]

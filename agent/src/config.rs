@@ -82,6 +82,9 @@ pub struct Config {
     pub stream_memory_warn: u64,
     /// Export each run as OpenTelemetry GenAI spans (`--otlp-endpoint`).
     pub otlp: Option<crate::otlp::OtlpConfig>,
+    /// Replicas that must acknowledge a batch (`WAIT`) before it counts as
+    /// published (`ORCH_MIN_REPLICAS`); 0: the master's answer is enough.
+    pub min_replicas: usize,
 }
 
 impl Default for Config {
@@ -106,6 +109,7 @@ impl Default for Config {
             max_field_bytes: orchestrator_events::DEFAULT_MAX_FIELD_BYTES,
             stream_memory_warn: DEFAULT_STREAM_MEMORY_WARN,
             otlp: None,
+            min_replicas: 0,
         }
     }
 }

@@ -16,6 +16,14 @@
 //! A batch whose outcome is unknown (the connection broke or timed out after
 //! it was sent) is not blindly re-sent: the stream's tail is read first, and
 //! whatever part of the batch is already there is not published twice.
+//!
+//! With [`PublisherOptions::min_replicas`] `N > 0` a batch counts as
+//! published only once `WAIT N` says N replicas have it: an acknowledged
+//! event then survives the master's death. Until then it stays in flight (and
+//! the queue behind it waits, bounded, in order, as during an outage): a
+//! shortfall retries `WAIT` alone with backoff, never the batch, since it is
+//! already on this master; a lost connection makes the batch in doubt, so the
+//! next master (after a failover) is checked and gets only what it lacks.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -23,7 +31,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use orchestrator_events::event::ErrorEvent;
-use orchestrator_events::publish::{Target, publish_batch, script, strip_id};
+use orchestrator_events::publish::{Target, publish_batch, script};
 use orchestrator_events::source::RedisSource;
 use orchestrator_events::{Backoff, Event, EventKind};
 use redis::aio::MultiplexedConnection;
@@ -32,6 +40,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::redis_conn::{self, is_connection_error};
+
+mod replication;
 
 /// How often an idle publisher checks that Redis is still there.
 const IDLE_PING: Duration = Duration::from_secs(2);
@@ -57,6 +67,10 @@ pub struct PublisherOptions {
     /// `orchestrator_events::truncate`): one pasted document must not cost
     /// the stream and every viewer its full size.
     pub max_field_bytes: usize,
+    /// Replicas that must hold a batch before it counts as published (`WAIT`);
+    /// 0 confirms on the master's answer alone. Each `WAIT` lasts at most half
+    /// of `io_timeout`, so it stays within the connection's response deadline.
+    pub min_replicas: usize,
 }
 
 impl PublisherOptions {
@@ -72,6 +86,7 @@ impl PublisherOptions {
             backoff_min: Duration::from_millis(50),
             backoff_max: Duration::from_secs(2),
             max_field_bytes: orchestrator_events::DEFAULT_MAX_FIELD_BYTES,
+            min_replicas: 0,
         }
     }
 }
@@ -93,6 +108,16 @@ pub struct PublisherStatus {
     pub batches: u64,
     /// The buffer bound.
     pub buffer_limit: usize,
+    /// Replicas a batch must reach before it counts as published.
+    pub min_replicas: usize,
+    /// Replicas the last `WAIT` reported (None before the first, or with
+    /// `min_replicas` 0).
+    pub replicas_acked: Option<usize>,
+    /// `WAIT`s that reported fewer than `min_replicas`, since start.
+    pub replication_shortfalls: u64,
+    /// Why the batch in flight is not confirmed yet although Redis answers
+    /// (too few replicas); None once they acknowledge.
+    pub replication_error: Option<String>,
 }
 
 /// The running publisher: owns its task. Dropping it leaves the task running
@@ -126,6 +151,11 @@ struct Shared {
     closing: CancellationToken,
     buffer_limit: usize,
     max_field_bytes: usize,
+    min_replicas: usize,
+    /// The last `WAIT` answer, `u64::MAX` before the first.
+    replicas_acked: AtomicU64,
+    shortfalls: AtomicU64,
+    replication_error: Mutex<Option<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -161,6 +191,10 @@ impl Publisher {
             closing: CancellationToken::new(),
             buffer_limit: options.buffer_limit.max(1),
             max_field_bytes: options.max_field_bytes,
+            min_replicas: options.min_replicas,
+            replicas_acked: AtomicU64::new(u64::MAX),
+            shortfalls: AtomicU64::new(0),
+            replication_error: Mutex::new(None),
         });
         let worker = Worker {
             shared: shared.clone(),
@@ -170,6 +204,8 @@ impl Publisher {
             conn: None,
             in_flight: Vec::new(),
             in_doubt: false,
+            landed: 0,
+            unreplicated: false,
             failures: 0,
             down_since: None,
         };
@@ -237,6 +273,13 @@ impl PublisherHandle {
             dropped,
             batches: self.shared.batches.load(Ordering::Relaxed),
             buffer_limit: self.shared.buffer_limit,
+            min_replicas: self.shared.min_replicas,
+            replicas_acked: match self.shared.replicas_acked.load(Ordering::Relaxed) {
+                u64::MAX => None,
+                n => Some(n as usize),
+            },
+            replication_shortfalls: self.shared.shortfalls.load(Ordering::Relaxed),
+            replication_error: lock(&self.shared.replication_error).clone(),
         }
     }
 
@@ -267,6 +310,12 @@ struct Worker {
     in_flight: Vec<String>,
     /// The last attempt to send `in_flight` may have reached Redis.
     in_doubt: bool,
+    /// Leading events of `in_flight` known to be on the current master
+    /// (found by `resolve_doubt`); only the rest is sent.
+    landed: usize,
+    /// All of `in_flight` is on the master through `conn`, but fewer than
+    /// `min_replicas` replicas have acknowledged it: only `WAIT` is retried.
+    unreplicated: bool,
     /// Failed attempts since Redis last answered: the backoff's attempt number.
     failures: u32,
     down_since: Option<Instant>,
@@ -298,6 +347,12 @@ impl Worker {
             }
             if self.in_doubt && !self.resolve_doubt().await {
                 self.sleep_backoff().await;
+                continue;
+            }
+            if self.unreplicated {
+                if !self.await_replicas().await {
+                    self.sleep_backoff().await;
+                }
                 continue;
             }
             if !self.send().await {
@@ -382,26 +437,27 @@ impl Worker {
         }
     }
 
-    /// Reads the stream's tail and drops from `in_flight` whatever already
-    /// reached Redis. Returns false when Redis could not be asked.
+    /// Reads the stream's tail to learn how much of `in_flight` already
+    /// reached the current master: with `min_replicas` 0 that part is
+    /// confirmed and dropped; otherwise it is kept (as `landed`) until `WAIT`
+    /// says enough replicas have it. Returns false when Redis could not be asked.
     async fn resolve_doubt(&mut self) -> bool {
         let Some(conn) = self.conn.as_mut() else {
             return false;
         };
         // Other agents may have appended after our batch: look a bit further back.
-        let count = self.in_flight.len() + 2000;
         let reply = tokio::time::timeout(
             self.options.io_timeout,
-            orchestrator_events::publish::read_stream(
+            orchestrator_events::publish::landed_prefix(
                 conn,
                 &self.options.target.stream,
-                orchestrator_events::publish::StreamEnd::Newest,
-                Some(count as u64),
+                &self.in_flight,
+                2000,
             ),
         )
         .await;
-        let tail = match reply {
-            Ok(Ok(tail)) => tail,
+        let n = match reply {
+            Ok(Ok(n)) => n,
             Ok(Err(e)) => {
                 self.fail(&e.to_string(), is_connection_error(&e));
                 return false;
@@ -411,41 +467,58 @@ impl Worker {
                 return false;
             }
         };
-        let stored: Vec<String> = tail
-            .iter()
-            .filter_map(|(_, frame)| strip_id(frame))
-            .collect();
-        // The newest of our events that is already stored: everything up to it landed.
-        let landed = self
-            .in_flight
-            .iter()
-            .rposition(|body| stored.iter().any(|s| s == body));
-        if let Some(i) = landed {
-            let n = i + 1;
-            self.in_flight.drain(..n);
-            self.confirm(n as u64, false);
+        if self.options.min_replicas == 0 {
+            if n > 0 {
+                self.in_flight.drain(..n);
+                self.confirm(n as u64, false);
+            }
+        } else {
+            self.landed = n;
         }
         self.in_doubt = false;
         true
     }
 
-    /// Sends `in_flight` in one script call. Returns false on failure.
+    /// Sends what of `in_flight` is not on the master yet in one script
+    /// call, then (with `min_replicas`) waits for the replicas. Returns false
+    /// on failure.
     async fn send(&mut self) -> bool {
+        if self.in_flight.is_empty() {
+            return true;
+        }
         let Some(conn) = self.conn.as_mut() else {
             return false;
         };
         self.in_doubt = true;
-        let result = tokio::time::timeout(
-            self.options.io_timeout,
-            publish_batch(conn, &self.script, &self.options.target, &self.in_flight),
-        )
-        .await;
+        let rest = &self.in_flight[self.landed.min(self.in_flight.len())..];
+        let result = if rest.is_empty() {
+            // All of it is on this master already, written through an earlier
+            // connection: a write on this one makes its `WAIT` cover them.
+            tokio::time::timeout(
+                self.options.io_timeout,
+                orchestrator_events::publish::replication_probe(conn, &self.options.target),
+            )
+            .await
+            .map(|r| r.map(|()| Vec::new()))
+        } else {
+            tokio::time::timeout(
+                self.options.io_timeout,
+                publish_batch(conn, &self.script, &self.options.target, rest),
+            )
+            .await
+        };
         match result {
             Ok(Ok(ids)) => {
                 self.in_doubt = false;
+                debug_assert_eq!(ids.len(), rest.len());
+                if self.options.min_replicas > 0 {
+                    self.landed = self.in_flight.len();
+                    self.unreplicated = true;
+                    return self.await_replicas().await;
+                }
                 let n = self.in_flight.len() as u64;
-                debug_assert_eq!(ids.len() as u64, n);
                 self.in_flight.clear();
+                self.landed = 0;
                 self.confirm(n, true);
                 true
             }
@@ -469,6 +542,12 @@ impl Worker {
             .in_flight
             .store(self.in_flight.len(), Ordering::Relaxed);
         self.failures = 0;
+        self.mark_up();
+        self.shared.progress.notify_waiters();
+    }
+
+    /// Redis answers: clears the error and says so once.
+    fn mark_up(&mut self) {
         if !self.shared.connected.swap(true, Ordering::Relaxed) {
             *lock(&self.shared.last_error) = None;
             match self.down_since.take() {
@@ -479,7 +558,6 @@ impl Worker {
                 None => tracing::info!("connected to Redis; publishing events"),
             }
         }
-        self.shared.progress.notify_waiters();
     }
 
     fn fail(&mut self, error: &str, connection_lost: bool) {

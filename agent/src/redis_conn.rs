@@ -9,8 +9,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use orchestrator_events::source::RedisSource;
+use redis::RedisError;
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, RedisError};
 use tokio::sync::Mutex;
 
 /// Opens a multiplexed connection to the CURRENT master (asking the
@@ -20,13 +20,7 @@ pub async fn connect(
     source: &RedisSource,
     timeout: Duration,
 ) -> redis::RedisResult<MultiplexedConnection> {
-    let client = source.client().await?;
-    let config = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(timeout))
-        .set_response_timeout(Some(timeout));
-    client
-        .get_multiplexed_async_connection_with_config(&config)
-        .await
+    source.connect(timeout).await
 }
 
 /// Whether the error means the connection is gone (as opposed to Redis

@@ -78,6 +78,7 @@ pub async fn run(
     let mut options = PublisherOptions::new(config.target(), config.name.clone());
     options.buffer_limit = config.event_buffer;
     options.max_field_bytes = config.max_field_bytes;
+    options.min_replicas = config.min_replicas;
     orchestrator_events::stream_memory::warn_if_over(
         config.stream_maxlen,
         config.max_field_bytes,

@@ -20,7 +20,7 @@ static ALLOC: orchestrator_bench::alloc::Counting = orchestrator_bench::alloc::C
 #[derive(Debug, Parser)]
 #[command(name = "orchestrator-bench", version)]
 struct Cli {
-    /// Parts to run, comma-separated: tui, agent, ingest, otlp, ceiling, fanout, latency, memory, ssh.
+    /// Parts to run, comma-separated: tui, agent, replicas, ingest, otlp, ceiling, fanout, latency, memory, ssh.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 

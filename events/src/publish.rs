@@ -134,6 +134,66 @@ pub async fn read_stream<C: ConnectionLike>(
         .collect())
 }
 
+/// How many of `batch` (oldest first, bodies as handed to [`publish_batch`])
+/// are already in `stream`: the length of the prefix up to the newest of them
+/// found among the stream's newest `batch.len() + lookback` entries (others
+/// may have appended after it). What a sender whose call's outcome is unknown
+/// (a lost connection, a timeout, a replica shortfall) checks before sending
+/// again, so nothing is published twice.
+pub async fn landed_prefix<C: ConnectionLike>(
+    conn: &mut C,
+    stream: &str,
+    batch: &[String],
+    lookback: u64,
+) -> redis::RedisResult<usize> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let count = batch.len() as u64 + lookback;
+    let tail = read_stream(conn, stream, StreamEnd::Newest, Some(count)).await?;
+    let stored: std::collections::HashSet<String> = tail
+        .iter()
+        .filter_map(|(_, frame)| strip_id(frame))
+        .collect();
+    Ok(batch
+        .iter()
+        .rposition(|body| stored.contains(body))
+        .map_or(0, |i| i + 1))
+}
+
+/// `WAIT replicas timeout`: how many replicas acknowledged every write made
+/// so far on THIS connection, waiting at most `timeout` (never 0, which would
+/// mean forever). A fresh connection has written nothing, so its answer says
+/// nothing about earlier writes: write on it first ([`replication_probe`]).
+pub async fn wait_replicas<C: ConnectionLike>(
+    conn: &mut C,
+    replicas: usize,
+    timeout: std::time::Duration,
+) -> redis::RedisResult<usize> {
+    let ms = timeout.as_millis().clamp(1, u64::MAX as u128) as u64;
+    redis::cmd("WAIT")
+        .arg(replicas)
+        .arg(ms)
+        .query_async(conn)
+        .await
+}
+
+/// A write with no effect on any key (a `PUBLISH` on `<channel>:replication`,
+/// which replicas receive like any write), so that a following
+/// [`wait_replicas`] on this connection covers everything the master holds
+/// now, including a batch written on an earlier connection.
+pub async fn replication_probe<C: ConnectionLike>(
+    conn: &mut C,
+    target: &Target,
+) -> redis::RedisResult<()> {
+    let _: i64 = redis::cmd("PUBLISH")
+        .arg(format!("{}:replication", target.channel))
+        .arg("probe")
+        .query_async(conn)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

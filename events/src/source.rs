@@ -228,6 +228,24 @@ impl RedisSource {
         self.inner.failovers.load(Ordering::Relaxed)
     }
 
+    /// A multiplexed connection to the CURRENT master (asking the Sentinels
+    /// first for a Sentinel URL) with `timeout` to connect and to answer each
+    /// command, so a hung Redis is an error, never a hang. The redis crate's
+    /// own default answer timeout (500 ms) would cut a `WAIT` for replicas
+    /// short, so every service connects through here with its own bound.
+    pub async fn connect(
+        &self,
+        timeout: Duration,
+    ) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+        let client = self.client().await?;
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout));
+        client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+    }
+
     /// A client for the current master. Plain URL: always the same client,
     /// at once. Sentinel URL: asks the Sentinels (each in turn) and checks the
     /// node's `ROLE`; call it again after every lost connection.

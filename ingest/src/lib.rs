@@ -58,6 +58,9 @@ pub struct Config {
     /// Cap on each large field of a mapped event, in bytes: the agent's
     /// `--max-field-bytes`, so a traced run costs what a native one does.
     pub max_field_bytes: usize,
+    /// Replicas that must acknowledge (`WAIT`) a chunk of events before it
+    /// leaves the publish queue (`--min-replicas`); 0: the master's answer.
+    pub min_replicas: usize,
 }
 
 impl Default for Config {
@@ -72,6 +75,7 @@ impl Default for Config {
             drain: Duration::from_secs(5),
             http: orchestrator_serve::Limits::default(),
             max_field_bytes: orchestrator_events::DEFAULT_MAX_FIELD_BYTES,
+            min_replicas: 0,
         }
     }
 }
@@ -149,6 +153,7 @@ pub async fn run(
     let publisher = tokio::spawn(sink.run(
         source,
         config.target.clone(),
+        config.min_replicas,
         stop_publishing.clone(),
         config.drain,
     ));

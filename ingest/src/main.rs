@@ -66,6 +66,11 @@ struct Cli {
     #[arg(long, env = "ORCH_STREAM_MEMORY_WARN", default_value_t = stream_memory::DEFAULT_STREAM_MEMORY_WARN)]
     stream_memory_warn: u64,
 
+    /// Replicas that must acknowledge a chunk of events (Redis WAIT) before it
+    /// leaves the publish queue; until then it is kept. 0: the master's answer.
+    #[arg(long, env = "ORCH_MIN_REPLICAS", default_value_t = 0)]
+    min_replicas: usize,
+
     /// A connection must send its request head within this (from accept, or
     /// from the first byte of a keep-alive request); closed beyond. E.g. 10s, 500ms.
     #[arg(long, env = "ORCH_INGEST_HEADER_TIMEOUT", default_value = "10s", value_parser = defaults::parse_duration)]
@@ -115,6 +120,7 @@ fn main() {
             max_pending_per_ip: cli.max_pending_per_ip,
         },
         max_field_bytes: cli.max_field_bytes,
+        min_replicas: cli.min_replicas,
         ..Config::default()
     };
     if let Err(e) = config.validate() {

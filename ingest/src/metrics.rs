@@ -58,6 +58,12 @@ pub struct Metrics {
     queue_events: AtomicU64,
     queue_bytes: AtomicU64,
     redis_up: AtomicBool,
+    min_replicas: AtomicU64,
+    /// The last `WAIT` answer, `u64::MAX` before the first.
+    replicas_acked: AtomicU64,
+    replication_shortfalls: AtomicU64,
+    /// The chunk at the head is on the master but short of replicas.
+    replication_short: AtomicBool,
 }
 
 impl Default for Metrics {
@@ -77,6 +83,10 @@ impl Default for Metrics {
             queue_events: AtomicU64::new(0),
             queue_bytes: AtomicU64::new(0),
             redis_up: AtomicBool::new(false),
+            min_replicas: AtomicU64::new(0),
+            replicas_acked: AtomicU64::new(u64::MAX),
+            replication_shortfalls: AtomicU64::new(0),
+            replication_short: AtomicBool::new(false),
         }
     }
 }
@@ -148,6 +158,27 @@ impl Metrics {
         self.redis_up.store(up, Ordering::Relaxed);
     }
 
+    /// The `--min-replicas` in force, for `/healthz` and `/metrics`.
+    pub fn set_min_replicas(&self, n: usize) {
+        self.min_replicas.store(n as u64, Ordering::Relaxed);
+    }
+
+    /// A `WAIT` answered `acked` replicas: `enough` or a shortfall (counted).
+    /// Returns true when this shortfall starts a run of them (worth a log line).
+    pub fn replicas_acked(&self, acked: usize, enough: bool) -> bool {
+        self.replicas_acked.store(acked as u64, Ordering::Relaxed);
+        if !enough {
+            add(&self.replication_shortfalls, 1);
+        }
+        let was_short = self.replication_short.swap(!enough, Ordering::Relaxed);
+        !enough && !was_short
+    }
+
+    /// `WAIT`s that found too few replicas, so far.
+    pub fn replication_shortfalls(&self) -> u64 {
+        get(&self.replication_shortfalls)
+    }
+
     /// Whether the last Redis command succeeded.
     pub fn redis_up(&self) -> bool {
         self.redis_up.load(Ordering::Relaxed)
@@ -155,9 +186,24 @@ impl Metrics {
 
     /// The `/healthz` body.
     pub fn health(&self, redis_url: &str) -> serde_json::Value {
+        let short = self.replication_short.load(Ordering::Relaxed);
+        let acked = match get(&self.replicas_acked) {
+            u64::MAX => None,
+            n => Some(n),
+        };
+        let min_replicas = get(&self.min_replicas);
         serde_json::json!({
-            "status": if self.redis_up() { "ok" } else { "degraded" },
-            "redis": {"url": redis_url, "up": self.redis_up()},
+            "status": if self.redis_up() && !short { "ok" } else { "degraded" },
+            "redis": {
+                "url": redis_url,
+                "up": self.redis_up(),
+                "min_replicas": min_replicas,
+                "replicas_acked": acked,
+                "replication_error": short.then(|| format!(
+                    "{} of {min_replicas} replicas acknowledged the head of the queue; keeping it and retrying WAIT",
+                    acked.unwrap_or(0)
+                )),
+            },
             "uptime_secs": self.started.elapsed().as_secs_f64(),
             "requests": get(&self.requests),
             "spans_accepted": get(&self.spans_accepted),
@@ -264,6 +310,12 @@ impl Metrics {
             "gauge",
             "Bytes waiting in the publish queue.",
             &one(get(&self.queue_bytes)),
+        );
+        metric(
+            "ingest_replication_shortfalls_total",
+            "counter",
+            "WAITs that found fewer than --min-replicas replicas (the events stay queued).",
+            &one(get(&self.replication_shortfalls)),
         );
         metric(
             "ingest_redis_up",

@@ -7,6 +7,12 @@
 //! answered 503 with `Retry-After` and nothing of it is kept, so the exporter's
 //! retry cannot duplicate a half. A batch larger than the whole queue could
 //! never fit, so it is refused as too large (413, not retried) instead.
+//!
+//! With `--min-replicas N` a chunk leaves the queue only once `WAIT N` says N
+//! replicas hold it. A shortfall keeps it (counted in
+//! `ingest_replication_shortfalls_total`) and retries `WAIT` alone, since the
+//! chunk is already on this master; after a lost connection the stream's tail
+//! on the (maybe new) master is checked first, so only what it lacks is sent.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -27,6 +33,12 @@ const RETRY: Backoff = Backoff {
     max: Duration::from_secs(2),
     factor: 2.0,
 };
+
+/// How long one `WAIT` for replicas may take before it counts as a shortfall.
+pub const REPLICA_WAIT: Duration = Duration::from_secs(1);
+
+/// Time beyond the longest `WAIT` a command may take to be answered.
+const IO_SLACK: Duration = Duration::from_secs(2);
 
 /// Events per publish-script call (the script's arguments are bounded).
 pub const CHUNK: usize = 512;
@@ -135,13 +147,18 @@ impl Sink {
     /// `source` is asked for the current master on every reconnection; any
     /// failed batch (a lost connection, `-READONLY` after a failover) drops
     /// the connection, so the next attempt follows the Sentinels.
+    /// With `min_replicas > 0` a chunk counts as published only once that
+    /// many replicas acknowledged it (see the module doc).
     pub async fn run(
         self,
         source: RedisSource,
         target: Target,
+        min_replicas: usize,
         stop: CancellationToken,
         grace: Duration,
     ) {
+        self.metrics.set_min_replicas(min_replicas);
+        let mut replicated = Replicated::default();
         let script = publish::script();
         let mut conn: Option<redis::aio::MultiplexedConnection> = None;
         let mut failures = 0u32;
@@ -168,10 +185,8 @@ impl Sink {
                 continue;
             };
             if conn.is_none() {
-                let connected = match source.client().await {
-                    Ok(client) => client.get_multiplexed_async_connection().await,
-                    Err(e) => Err(e.into()),
-                };
+                // Long enough for a `WAIT` of REPLICA_WAIT to be answered.
+                let connected = source.connect(REPLICA_WAIT * 3 + IO_SLACK).await;
                 match connected {
                     Ok(c) => conn = Some(c),
                     Err(e) => {
@@ -181,6 +196,37 @@ impl Sink {
                 }
             }
             let Some(c) = conn.as_mut() else { continue };
+            if min_replicas > 0 {
+                match replicated
+                    .step(c, &script, &target, &chunk, min_replicas)
+                    .await
+                {
+                    Ok(acked) if acked >= min_replicas => {
+                        self.metrics.replicas_acked(acked, true);
+                        self.metrics.redis_state(true);
+                        self.metrics.published(chunk.len() as u64);
+                        self.pop(chunk.len()).await;
+                        failures = 0;
+                    }
+                    Ok(acked) => {
+                        // Redis answers; too few replicas: keep the chunk, retry WAIT.
+                        if self.metrics.replicas_acked(acked, false) {
+                            tracing::warn!(
+                                acked,
+                                min_replicas,
+                                "too few replicas acknowledged; keeping events until they do"
+                            );
+                        }
+                        self.metrics.redis_state(true);
+                        self.retry_later(&mut failures, &stop).await;
+                    }
+                    Err(e) => {
+                        conn = None;
+                        self.failed(&e.to_string(), &mut failures, &stop).await;
+                    }
+                }
+                continue;
+            }
             match publish::publish_batch(c, &script, &target, &chunk).await {
                 Ok(ids) => {
                     if !self.metrics.redis_up() {
@@ -205,10 +251,105 @@ impl Sink {
             tracing::warn!(%error, "Redis publish failed; keeping events and retrying");
         }
         self.metrics.redis_state(false);
+        self.retry_later(failures, stop).await;
+    }
+
+    async fn retry_later(&self, failures: &mut u32, stop: &CancellationToken) {
         *failures = failures.saturating_add(1);
         tokio::select! {
             _ = tokio::time::sleep(RETRY.delay(*failures)) => {}
             _ = stop.cancelled() => tokio::time::sleep(Duration::from_millis(20)).await,
         }
+    }
+}
+
+/// Where the head chunk stands with `--min-replicas`: how much of it the
+/// current master holds, and whether that is known or must be checked.
+#[derive(Debug, Default)]
+struct Replicated {
+    /// Leading events of the chunk known to be on the master.
+    landed: usize,
+    /// All of the chunk is on the master through this connection; only
+    /// `WAIT` remains.
+    written: bool,
+    /// The connection was lost with the chunk (maybe) on a master: check the
+    /// stream before sending anything.
+    in_doubt: bool,
+}
+
+impl Replicated {
+    /// One attempt: check (after a lost connection), write what is missing,
+    /// `WAIT`: the replicas that acknowledged (the chunk is done when they
+    /// are enough, else it stays); `Err`: the connection is no good (the
+    /// chunk is in doubt on the next one).
+    async fn step(
+        &mut self,
+        conn: &mut redis::aio::MultiplexedConnection,
+        script: &redis::Script,
+        target: &Target,
+        chunk: &[String],
+        min_replicas: usize,
+    ) -> redis::RedisResult<usize> {
+        let result = self
+            .try_step(conn, script, target, chunk, min_replicas)
+            .await;
+        match &result {
+            Ok(acked) if *acked >= min_replicas => *self = Replicated::default(),
+            Ok(_) => {}
+            Err(_) => {
+                self.written = false;
+                self.in_doubt = true;
+            }
+        }
+        result
+    }
+
+    async fn try_step(
+        &mut self,
+        conn: &mut redis::aio::MultiplexedConnection,
+        script: &redis::Script,
+        target: &Target,
+        chunk: &[String],
+        min_replicas: usize,
+    ) -> redis::RedisResult<usize> {
+        let deadline = REPLICA_WAIT * 3;
+        let timed_out = || {
+            redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "timed out",
+                "WAIT for replicas".into(),
+            ))
+        };
+        if self.in_doubt {
+            let landed = publish::landed_prefix(conn, &target.stream, chunk, 2000);
+            self.landed = tokio::time::timeout(deadline, landed)
+                .await
+                .map_err(|_| timed_out())??;
+            self.in_doubt = false;
+        }
+        if !self.written {
+            let rest = &chunk[self.landed.min(chunk.len())..];
+            if rest.is_empty() {
+                // On the master through an earlier connection: a write on
+                // this one makes its WAIT cover them.
+                let probe = publish::replication_probe(conn, target);
+                tokio::time::timeout(deadline, probe)
+                    .await
+                    .map_err(|_| timed_out())??;
+            } else {
+                // A failure here leaves the outcome unknown: in doubt.
+                let sent = publish::publish_batch(conn, script, target, rest);
+                tokio::time::timeout(deadline, sent)
+                    .await
+                    .map_err(|_| timed_out())??;
+            }
+            self.written = true;
+            self.landed = chunk.len();
+        }
+        let wait = publish::wait_replicas(conn, min_replicas, REPLICA_WAIT);
+        let acked = tokio::time::timeout(deadline, wait)
+            .await
+            .map_err(|_| timed_out())??;
+        Ok(acked)
     }
 }

@@ -39,12 +39,35 @@ pub struct RedisServer {
     tls: Option<TlsFiles>,
     dir: tempfile::TempDir,
     child: Option<ChildGuard>,
+    /// The master's port, for a replica (`--replicaof`).
+    replica_of: Option<u16>,
 }
 
 impl RedisServer {
     /// Starts a server on a free port and waits until it answers PING.
     pub fn start() -> Result<RedisServer, RedisServerError> {
         Self::start_inner(None, false)
+    }
+
+    /// Starts a replica of the server on `master_port` (`--replicaof`), for
+    /// tests and benchmarks of replicated writes (`WAIT`) without Sentinels.
+    pub fn start_replica_of(master_port: u16) -> Result<RedisServer, RedisServerError> {
+        let mut last_err = None;
+        for _ in 0..5 {
+            let mut server = RedisServer {
+                port: free_port()?,
+                password: None,
+                tls: None,
+                dir: tempfile::Builder::new().prefix("test-redis-").tempdir()?,
+                child: None,
+                replica_of: Some(master_port),
+            };
+            match server.spawn() {
+                Ok(()) => return Ok(server),
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.unwrap_or(RedisServerError::NotReady(0)))
     }
 
     /// Starts a server that requires `password` (`requirepass`).
@@ -82,6 +105,7 @@ impl RedisServer {
                 tls,
                 dir,
                 child: None,
+                replica_of: None,
             };
             match server.spawn() {
                 Ok(()) => return Ok(server),
@@ -115,6 +139,11 @@ impl RedisServer {
             .stderr(Stdio::null());
         if let Some(pw) = &self.password {
             cmd.arg("--requirepass").arg(pw);
+        }
+        if let Some(master) = self.replica_of {
+            cmd.arg("--replicaof")
+                .arg("127.0.0.1")
+                .arg(master.to_string());
         }
         let child = cmd.spawn().map_err(RedisServerError::Spawn)?;
         let mut guard = ChildGuard(child);
@@ -306,6 +335,7 @@ mod tests {
             port: server.port(),
             password: None,
             tls: None,
+            replica_of: None,
             dir: tempfile::tempdir().expect("dir"),
             child: None,
         };

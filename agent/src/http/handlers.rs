@@ -150,7 +150,11 @@ pub async fn a2a(app: Arc<App>, body: Bytes) -> Response {
 /// while the agent serves (Redis down is "degraded", not "dead").
 pub fn healthz(app: &App) -> Response {
     let events = app.publisher.status();
-    let status = if events.connected { "ok" } else { "degraded" };
+    let status = if events.connected && events.replication_error.is_none() {
+        "ok"
+    } else {
+        "degraded"
+    };
     json_response(
         StatusCode::OK,
         &json!({
@@ -166,6 +170,9 @@ pub fn healthz(app: &App) -> Response {
                 "failovers": app.redis.failovers(),
                 "connected": events.connected,
                 "last_error": events.last_error,
+                "min_replicas": events.min_replicas,
+                "replicas_acked": events.replicas_acked,
+                "replication_error": events.replication_error,
             },
             "events": {
                 "queued": events.queued,
@@ -193,6 +200,16 @@ pub fn metrics(app: &App, authorization: Option<&str>) -> Response {
          # TYPE agent_redis_failovers_total counter\n\
          agent_redis_failovers_total {}\n",
         app.redis.failovers()
+    ));
+    let events = app.publisher.status();
+    body.push_str(&format!(
+        "# HELP agent_replication_shortfalls_total WAITs that found fewer than --min-replicas replicas (the batch stays queued).\n\
+         # TYPE agent_replication_shortfalls_total counter\n\
+         agent_replication_shortfalls_total {}\n\
+         # HELP agent_events_queued Events accepted and not yet confirmed (with --min-replicas: by enough replicas).\n\
+         # TYPE agent_events_queued gauge\n\
+         agent_events_queued {}\n",
+        events.replication_shortfalls, events.queued
     ));
     if let Some(otlp) = &app.otlp {
         body.push_str(&otlp.render());

@@ -12,6 +12,7 @@
 //! - [`otlp_export`]: the agent's run latency with its trace export on and off.
 //! - [`ssh_cost`]: the built-in SSH server's memory, CPU and bytes per session
 //!   with real `ssh` clients ([`ssh_rows`]: its rows).
+//! - [`replicas`]: the publisher's batch latency and rate with `--min-replicas` 0 and 1.
 //! - [`rows`]: the table rows, with methods and targets.
 //!
 //! Order matters only for fairness: CPU-only parts run first, then the
@@ -25,6 +26,7 @@ pub mod ingest;
 pub mod latency;
 pub mod memory;
 pub mod otlp_export;
+pub mod replicas;
 pub mod rows;
 pub mod ssh_cost;
 pub mod ssh_rows;
@@ -43,8 +45,8 @@ use crate::measure::Machine;
 use crate::report::Report;
 
 /// The parts of the benchmark, by name (for `--only`).
-pub const PARTS: [&str; 9] = [
-    "tui", "agent", "ingest", "otlp", "ceiling", "fanout", "latency", "memory", "ssh",
+pub const PARTS: [&str; 10] = [
+    "tui", "agent", "replicas", "ingest", "otlp", "ceiling", "fanout", "latency", "memory", "ssh",
 ];
 
 /// What to run and how much.
@@ -72,6 +74,8 @@ pub struct BenchOpts {
     pub otlp: otlp_export::OtlpOpts,
     /// The built-in SSH server.
     pub ssh: ssh_cost::SshOpts,
+    /// The publisher with `--min-replicas` 0 and 1.
+    pub replicas: replicas::ReplicasOpts,
 }
 
 impl BenchOpts {
@@ -90,6 +94,7 @@ impl BenchOpts {
             ingest: ingest::IngestOpts::default(),
             otlp: otlp_export::OtlpOpts::default(),
             ssh: ssh_cost::SshOpts::default(),
+            replicas: replicas::ReplicasOpts::default(),
         }
     }
 
@@ -157,6 +162,12 @@ impl BenchOpts {
                 idle_after_secs: 13.0,
                 size: (120, 40),
             },
+            replicas: replicas::ReplicasOpts {
+                batches: 50,
+                batch_events: 50,
+                events: 5_000,
+                runs: 1,
+            },
         }
     }
 
@@ -211,6 +222,13 @@ pub async fn run_all(opts: &BenchOpts) -> Report {
         ) {
             rows::agent(&mut report, &r, &opts.agent);
             report.detail("agent_publisher", &r);
+        }
+    }
+    if opts.wants("replicas") {
+        tracing::info!("agent publisher, --min-replicas 0 and 1");
+        if let Some(r) = record(&mut report, "replicas", replicas::run(&opts.replicas).await) {
+            rows::replicas(&mut report, &r, &opts.replicas);
+            report.detail("replicas", &r);
         }
     }
     if opts.wants("ingest") {

@@ -9,6 +9,7 @@ use crate::scenarios::ingest::{BATCH, IngestOpts, IngestResult};
 use crate::scenarios::latency::{LatencyOpts, LatencyResult};
 use crate::scenarios::memory::{MemoryOpts, MemoryResult};
 use crate::scenarios::otlp_export::{OtlpOpts, OtlpResult};
+use crate::scenarios::replicas::{ReplicasOpts, ReplicasResult};
 use crate::scenarios::tui_cost::TuiResult;
 use crate::scenarios::tui_views::{EVENTS_PER_RUN, ViewsResult, ViewsRun};
 use orchestrator_events::DEFAULT_MAX_FIELD_BYTES;
@@ -415,6 +416,52 @@ pub fn agent(report: &mut Report, r: &AgentResult, opts: &AgentOpts) {
         ),
         None,
         format!("/proc/self/stat and /proc/<redis pid>/stat utime+stime over the run ÷ events; median of {n}"),
+    );
+}
+
+/// The publisher with `--min-replicas` 0 and 1: the latency and rate it costs.
+pub fn replicas(report: &mut Report, r: &ReplicasResult, opts: &ReplicasOpts) {
+    let n = opts.runs;
+    let (m0, m1) = (
+        r.med(0, |x| x.batch_median_us),
+        r.med(1, |x| x.batch_median_us),
+    );
+    report.row(
+        "agent",
+        "--min-replicas 0 / 1: latency per batch (median, p99)",
+        format!(
+            "{m0:.0} / {m1:.0} µs (+{:.0} µs); p99 {:.0} / {:.0} µs",
+            m1 - m0,
+            r.med(0, |x| x.batch_p99_us),
+            r.med(1, |x| x.batch_p99_us)
+        ),
+        None,
+        format!(
+            "{} batches of {} events, one at a time, each from publish to confirmed (wait_idle), master + 1 redis-server --replicaof on this host; median of {n} runs per mode, modes alternating",
+            opts.batches, opts.batch_events
+        ),
+    );
+    let (e0, e1) = (
+        r.med(0, |x| x.events_per_sec),
+        r.med(1, |x| x.events_per_sec),
+    );
+    let shortfalls: u64 = r.runs.iter().map(|x| x.shortfalls).sum();
+    report.row(
+        "agent",
+        "--min-replicas 0 / 1: publisher throughput",
+        format!(
+            "{} / {} ev/s ({:.0} %); mean batch {:.0} / {:.0}; shortfalls {shortfalls}",
+            thousands(e0),
+            thousands(e1),
+            100.0 * e1 / e0.max(1e-9),
+            r.med(0, |x| opts.events as f64 / x.batches.max(1) as f64),
+            r.med(1, |x| opts.events as f64 / x.batches.max(1) as f64),
+        ),
+        None,
+        format!(
+            "{} events published at once until all confirmed, same master and replica; median of {n} runs per mode",
+            thousands(opts.events as f64)
+        ),
     );
 }
 
