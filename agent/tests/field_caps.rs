@@ -30,6 +30,18 @@ fn big_plan(bytes: usize) -> String {
     s
 }
 
+/// The stream's memory as Redis measures it, every node counted (`SAMPLES 0`).
+async fn stream_memory(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
+    redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg(STREAM)
+        .arg("SAMPLES")
+        .arg(0)
+        .query_async(conn)
+        .await
+        .unwrap()
+}
+
 fn raw_len(events: &[Value]) -> Vec<usize> {
     events
         .iter()
@@ -193,14 +205,7 @@ async fn stream_memory_stays_under_the_stated_worst_case_after_many_big_runs() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let memory: u64 = redis::cmd("MEMORY")
-        .arg("USAGE")
-        .arg(STREAM)
-        .arg("SAMPLES")
-        .arg(0)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let memory = stream_memory(&mut conn).await;
     let worst = config.stream_memory_worst_case();
     eprintln!(
         "stream: {len} entries, MEMORY USAGE {memory} bytes; stated worst case {worst} \
@@ -303,14 +308,7 @@ async fn ten_thousand_one_megabyte_runs_stay_under_the_stated_stream_memory() {
 
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let len: u64 = conn.xlen(STREAM).await.unwrap();
-    let memory: u64 = redis::cmd("MEMORY")
-        .arg("USAGE")
-        .arg(STREAM)
-        .arg("SAMPLES")
-        .arg(0)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let memory = stream_memory(&mut conn).await;
     let newest: Vec<(String, String)> = stream_entries(&redis.url(), STREAM).await;
     for (_, e) in &newest {
         biggest = biggest.max(e.len());
@@ -375,14 +373,7 @@ async fn a_stream_of_only_the_largest_event_comes_close_to_the_bound() {
     assert!(handle.wait_idle(std::time::Duration::from_secs(60)).await);
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let len: u64 = conn.xlen(STREAM).await.unwrap();
-    let memory: u64 = redis::cmd("MEMORY")
-        .arg("USAGE")
-        .arg(STREAM)
-        .arg("SAMPLES")
-        .arg(0)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let memory = stream_memory(&mut conn).await;
     let worst = orchestrator_events::stream_memory::worst_case(len, CAP);
     eprintln!(
         "{len} entries of the largest event: MEMORY USAGE {memory} bytes ({} per entry), bound for \
