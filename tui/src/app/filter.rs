@@ -216,10 +216,7 @@ impl ViewFilter {
     pub fn parse(input: &str) -> Result<ViewFilter, String> {
         let mut f = ViewFilter::default();
         for term in split_terms(input) {
-            let (exclude, body) = match term.strip_prefix(['-', '!']) {
-                Some(rest) if !rest.is_empty() => (true, rest),
-                _ => (false, term.as_str()),
-            };
+            let (exclude, body) = excluding(&term);
             let (key, value) = match body.split_once(':') {
                 Some((k, v)) if matches!(k, "type" | "agent" | "run") && !v.is_empty() => {
                     (Some(k), v)
@@ -257,13 +254,6 @@ impl ViewFilter {
     /// The text form, which [`ViewFilter::parse`] reads back.
     pub fn describe(&self) -> String {
         let mut out: Vec<String> = Vec::new();
-        let quote = |s: &str| {
-            if s.contains(char::is_whitespace) || s.is_empty() || s.starts_with(['-', '!']) {
-                format!("\"{s}\"")
-            } else {
-                s.to_string()
-            }
-        };
         // One term per direction, as a comma list: short enough for the info bar.
         let names =
             |types: &[Category]| types.iter().map(|c| c.name()).collect::<Vec<_>>().join(",");
@@ -276,26 +266,44 @@ impl ViewFilter {
         out.extend(
             self.only_agents
                 .iter()
-                .map(|a| format!("agent:{}", quote(a))),
+                .map(|a| format!("agent:{}", quoted(a))),
         );
         out.extend(
             self.hide_agents
                 .iter()
-                .map(|a| format!("-agent:{}", quote(a))),
+                .map(|a| format!("-agent:{}", quoted(a))),
         );
-        out.extend(self.only_runs.iter().map(|r| format!("run:{}", quote(r))));
-        out.extend(self.hide_runs.iter().map(|r| format!("-run:{}", quote(r))));
-        out.extend(self.text.iter().map(|p| quote(&p.text)));
+        out.extend(self.only_runs.iter().map(|r| format!("run:{}", quoted(r))));
+        out.extend(self.hide_runs.iter().map(|r| format!("-run:{}", quoted(r))));
+        out.extend(self.text.iter().map(|p| quoted(&p.text)));
         out.extend(
             self.hide_text
                 .iter()
-                .map(|p| format!("-{}", quote(&p.text))),
+                .map(|p| format!("-{}", quoted(&p.text))),
         );
         out.join(" ")
     }
 }
 
 /// Splits on whitespace, keeping `"quoted phrases"` (also after `-`, `!` or `key:`) together.
+/// A term's `-` or `!` prefix (exclude) and the rest; a lone `-` is a word.
+/// A value as the text form writes it: quoted when it has spaces, is empty,
+/// or would read as an exclusion.
+pub(crate) fn quoted(s: &str) -> String {
+    if s.contains(char::is_whitespace) || s.is_empty() || s.starts_with(['-', '!']) {
+        format!("\"{s}\"")
+    } else {
+        s.to_string()
+    }
+}
+
+pub(crate) fn excluding(term: &str) -> (bool, &str) {
+    match term.strip_prefix(['-', '!']) {
+        Some(rest) if !rest.is_empty() => (true, rest),
+        _ => (false, term),
+    }
+}
+
 pub(crate) fn split_terms(input: &str) -> Vec<String> {
     let mut terms = Vec::new();
     let mut cur = String::new();

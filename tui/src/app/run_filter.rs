@@ -14,7 +14,7 @@
 
 use orchestrator_events::event::RunStatus;
 
-use super::filter::{Pattern, split_terms};
+use super::filter::{Pattern, excluding, quoted, split_terms};
 use super::runs::{Run, RunState};
 
 /// What the runs view lists.
@@ -76,10 +76,7 @@ impl RunFilter {
     pub fn parse(input: &str) -> Result<RunFilter, String> {
         let mut f = RunFilter::default();
         for term in split_terms(input) {
-            let (exclude, body) = match term.strip_prefix(['-', '!']) {
-                Some(rest) if !rest.is_empty() => (true, rest),
-                _ => (false, term.as_str()),
-            };
+            let (exclude, body) = excluding(&term);
             let keyed = body.split_once(':').filter(|(k, v)| {
                 matches!(*k, "status" | "agent" | "source" | "model") && !v.is_empty()
             });
@@ -120,13 +117,6 @@ impl RunFilter {
 
     /// The text form, which [`RunFilter::parse`] reads back.
     pub fn describe(&self) -> String {
-        let quote = |s: &str| {
-            if s.contains(char::is_whitespace) || s.is_empty() || s.starts_with(['-', '!']) {
-                format!("\"{s}\"")
-            } else {
-                s.to_string()
-            }
-        };
         let statuses = |v: &[Status]| v.iter().map(|s| s.name()).collect::<Vec<_>>().join(",");
         let mut out = Vec::new();
         if !self.only_status.is_empty() {
@@ -136,8 +126,8 @@ impl RunFilter {
             out.push(format!("-status:{}", statuses(&self.hide_status)));
         }
         let mut keyed = |key: &str, only: &[String], hide: &[String]| {
-            out.extend(only.iter().map(|v| format!("{key}:{}", quote(v))));
-            out.extend(hide.iter().map(|v| format!("-{key}:{}", quote(v))));
+            out.extend(only.iter().map(|v| format!("{key}:{}", quoted(v))));
+            out.extend(hide.iter().map(|v| format!("-{key}:{}", quoted(v))));
         };
         let texts = |v: &[Pattern]| v.iter().map(|p| p.text.clone()).collect::<Vec<_>>();
         keyed("agent", &self.only_agents, &self.hide_agents);
@@ -151,11 +141,11 @@ impl RunFilter {
             &texts(&self.only_models),
             &texts(&self.hide_models),
         );
-        out.extend(self.text.iter().map(|p| quote(&p.text)));
+        out.extend(self.text.iter().map(|p| quoted(&p.text)));
         out.extend(
             self.hide_text
                 .iter()
-                .map(|p| format!("-{}", quote(&p.text))),
+                .map(|p| format!("-{}", quoted(&p.text))),
         );
         out.join(" ")
     }
